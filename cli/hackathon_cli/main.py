@@ -1,0 +1,121 @@
+"""The project's command-line tool: ``hackathon run`` starts the platform on its embedded
+defaults (more commands, such as the audit, join it later)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from hackathon_cli.platform import Platform, PlatformConfig, PlatformError
+
+DEFAULT_ORGANIZER_EMAIL = "organizer@hackathon.local"
+
+
+def _secret_in(data_dir: Path) -> str:
+    """The token-signing secret: HACKATHON_JWT_SECRET, else one generated once and kept in
+    the data directory, so that tokens survive a restart."""
+    if os.environ.get("HACKATHON_JWT_SECRET"):
+        return os.environ["HACKATHON_JWT_SECRET"]
+    path = data_dir / "jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _organizer(data_dir: Path) -> tuple[str | None, str | None, bool]:
+    """(email, password, generated). With the two variables set they are used; otherwise an
+    organizer with a random password is created on the first start only (recorded, without the
+    password, in the data directory) and its credentials are printed that once."""
+    email = os.environ.get("HACKATHON_ORGANIZER_EMAIL")
+    password = os.environ.get("HACKATHON_ORGANIZER_PASSWORD")
+    if email and password:
+        return email, password, False
+    marker = data_dir / "organizer.json"
+    if marker.exists():
+        return json.loads(marker.read_text())["email"], None, False
+    return DEFAULT_ORGANIZER_EMAIL, secrets.token_urlsafe(15), True
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    email, password, generated = _organizer(data_dir)
+    config = PlatformConfig(
+        data_dir=data_dir,
+        gateway_port=args.gateway_port,
+        broker_port=args.broker_port,
+        jwt_secret=_secret_in(data_dir),
+        organizer_email=email if password else None,
+        organizer_password=password,
+        database_urls={},
+    )
+    platform = Platform(config)
+    print(f"Starting the hackathon platform (data in {data_dir}) ...", flush=True)
+    try:
+        platform.start()
+    except PlatformError as error:
+        print(f"could not start: {error}", file=sys.stderr)
+        return 1
+    if generated:
+        (data_dir / "organizer.json").write_text(json.dumps({"email": email}))
+    print(f"Gateway:    {platform.gateway_url}  (API under /api/v1, docs at /docs)")
+    print(f"Broker:     {platform.bootstrap_servers}")
+    if generated:
+        print(f"Organizer:  {email}  password: {password}  (shown only this once)")
+    elif password:
+        print(f"Organizer:  {email}  (password from HACKATHON_ORGANIZER_PASSWORD)")
+    else:
+        print(f"Organizer:  {email}  (password was printed at the first start)")
+    print("Logs:       " + str(data_dir / "logs"))
+    print("Press Ctrl-C to stop.", flush=True)
+
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    code = 0
+    while not stopping:
+        dead = platform.exited()
+        if dead:
+            print(f"stopped unexpectedly: {', '.join(dead)}; see the logs", file=sys.stderr)
+            code = 1
+            break
+        time.sleep(0.5)
+    print("Stopping ...", flush=True)
+    platform.stop()
+    print("Stopped.")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hackathon", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="run the platform on its embedded defaults")
+    run_parser.add_argument(
+        "--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8080"))
+    )
+    run_parser.add_argument(
+        "--broker-port", type=int, default=int(os.environ.get("HACKATHON_BROKER_PORT", "9092"))
+    )
+    run_parser.add_argument(
+        "--data-dir", default=os.environ.get("HACKATHON_DATA_DIR", ".hackathon")
+    )
+    run_parser.set_defaults(handler=run)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Starting the whole platform as separate processes: the embedded broker (unless a broker is
+given), every service and the gateway, each service with its own database.
+
+Used by ``hackathon run`` and by the end-to-end tests, so that the tests exercise exactly what
+a person runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from hackathon_cli.embedded_broker import EmbeddedBroker
+from hackathon_shared.ports import free_port
+
+SERVICES = ("registration", "submissions", "scoring", "notifications")
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+@dataclass
+class PlatformConfig:
+    data_dir: Path
+    gateway_port: int = 8080
+    broker_port: int | None = 9092
+    bootstrap_servers: str | None = None  # an external broker; None starts the embedded one
+    topic_prefix: str = ""
+    jwt_secret: str = "dev-only-insecure-secret"
+    organizer_email: str | None = None
+    organizer_password: str | None = None
+    database_urls: dict[str, str] = field(default_factory=dict)  # default: SQLite files
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ready_timeout: float = 60.0
+
+
+@dataclass
+class _Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+
+class Platform:
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        self.broker: EmbeddedBroker | None = None
+        self.processes: list[_Process] = []
+        self.bootstrap_servers = config.bootstrap_servers or ""
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    def service_url(self, name: str) -> str:
+        return next(p.url for p in self.processes if p.name == name)
+
+    def _base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "HACKATHON_DATA_DIR": str(self.config.data_dir),
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+                "TOPIC_PREFIX": self.config.topic_prefix,
+                "HACKATHON_JWT_SECRET": self.config.jwt_secret,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.config.extra_env)
+        return env
+
+    def _spawn(self, name: str, module: str, port: int, env: dict[str, str]) -> _Process:
+        logs = self.config.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"{name}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"{module}.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+        with log_path.open("ab") as log_file:
+            popen = subprocess.Popen(
+                command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        process = _Process(name, popen, f"http://127.0.0.1:{port}", log_path)
+        self.processes.append(process)
+        return process
+
+    def _wait_ready(self, process: _Process) -> None:
+        deadline = time.monotonic() + self.config.ready_timeout
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if process.popen.poll() is not None:
+                raise PlatformError(
+                    f"{process.name} exited with {process.popen.returncode}:\n"
+                    + _tail(process.log_path)
+                )
+            try:
+                answer = httpx.get(process.url + "/readyz", timeout=2.0)
+                if answer.status_code == 200:
+                    return
+                last = answer.text
+            except httpx.HTTPError as error:
+                last = repr(error)
+            time.sleep(0.1)
+        raise PlatformError(
+            f"{process.name} not ready after {self.config.ready_timeout}s ({last}):\n"
+            + _tail(process.log_path)
+        )
+
+    def start(self) -> None:
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if not self.bootstrap_servers:
+                self.broker = EmbeddedBroker(
+                    port=self.config.broker_port,
+                    log_path=self.config.data_dir / "logs" / "broker.log",
+                )
+                self.broker.start()
+                self.bootstrap_servers = self.broker.bootstrap_servers
+            env = self._base_env()
+            urls: dict[str, str] = {}
+            for name in SERVICES:
+                service_env = dict(env)
+                service_env["SERVICE_NAME"] = name
+                service_env.pop("DATABASE_URL", None)  # never one database for all services
+                if name in self.config.database_urls:
+                    service_env["DATABASE_URL"] = self.config.database_urls[name]
+                if name == "registration":
+                    if self.config.organizer_email and self.config.organizer_password:
+                        service_env["HACKATHON_ORGANIZER_EMAIL"] = self.config.organizer_email
+                        service_env["HACKATHON_ORGANIZER_PASSWORD"] = self.config.organizer_password
+                    else:
+                        service_env.pop("HACKATHON_ORGANIZER_EMAIL", None)
+                        service_env.pop("HACKATHON_ORGANIZER_PASSWORD", None)
+                process = self._spawn(name, name, free_port(), service_env)
+                urls[f"{name.upper()}_URL"] = process.url
+            for process in list(self.processes):
+                self._wait_ready(process)
+            gateway = self._spawn("gateway", "gateway", self.config.gateway_port, env | urls)
+            self._wait_ready(gateway)
+        except BaseException:
+            self.stop()
+            raise
+
+    def exited(self) -> list[str]:
+        """Names of processes that have stopped on their own."""
+        return [p.name for p in self.processes if p.popen.poll() is not None]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for process in reversed(self.processes):
+            if process.popen.poll() is None:
+                process.popen.terminate()
+        for process in reversed(self.processes):
+            try:
+                process.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+                process.popen.wait()
+        self.processes.clear()
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

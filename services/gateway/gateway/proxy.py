@@ -1,0 +1,69 @@
+"""Forwarding a public request to the service that owns it.
+
+The body has already been validated against the public model by the route; the service
+validates again (it trusts nobody). Upstream answers, problem documents included, pass through
+unchanged; an unreachable service is a 503 and a slow one a 504, both as problem details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from hackathon_shared.problems import problem_response
+
+FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
+
+
+class Upstreams:
+    def __init__(self, urls: dict[str, str], timeout: float) -> None:
+        self.urls = urls
+        self.client = httpx.AsyncClient(timeout=timeout)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def forward(
+        self,
+        request: Request,
+        service: str,
+        path: str,
+        body: BaseModel | None = None,
+    ) -> Response:
+        headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
+        headers["x-request-id"] = request.state.request_id
+        content: Any = None
+        if body is not None:
+            content = body.model_dump_json().encode()
+            headers["content-type"] = "application/json"
+        try:
+            upstream = await self.client.request(
+                request.method,
+                self.urls[service] + path,
+                params=list(request.query_params.multi_items()),
+                content=content,
+                headers=headers,
+            )
+        except httpx.TimeoutException:
+            return problem_response(
+                504, "upstream-timeout", f"the {service} service did not answer in time"
+            )
+        except httpx.TransportError:
+            return problem_response(
+                503, "service-unavailable", f"the {service} service is unavailable"
+            )
+        passed = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() in {"content-type", "retry-after", "www-authenticate", "location"}
+        }
+        return Response(upstream.content, status_code=upstream.status_code, headers=passed)
+
+    async def ready(self, service: str) -> tuple[bool, str]:
+        try:
+            answer = await self.client.get(self.urls[service] + "/readyz", timeout=3.0)
+        except httpx.HTTPError as error:
+            return False, f"unreachable: {error.__class__.__name__}"
+        return answer.status_code == 200, "ok" if answer.status_code == 200 else "not ready"

@@ -1,0 +1,3 @@
+from hackathon_shared.migrations import run_env
+
+run_env()

@@ -1,0 +1,64 @@
+"""Notification use cases: record what an event causes, and read one account's feed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.db import Database
+from hackathon_shared.events.envelope import Envelope
+from hackathon_shared.pagination import decode_cursor, encode_cursor
+from notifications.adapters.tables import NotificationRow
+from notifications.domain.rules import notifications_for
+
+
+async def record_notifications(session: AsyncSession, event: Envelope) -> None:
+    """Event handler: store the in-app notifications the event causes (in the consumer's
+    transaction; the inbox makes a redelivery a no-op, the unique key backs it up)."""
+    for draft in notifications_for(event):
+        session.add(
+            NotificationRow(
+                notification_id=f"ntf_{uuid.uuid4().hex}",
+                account_id=draft.account_id,
+                channel="in_app",
+                kind=draft.kind,
+                subject=draft.subject,
+                body=draft.body,
+                causing_event_id=str(event.event_id),
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+async def list_feed(
+    db: Database, account_id: str, limit: int, cursor: str | None
+) -> tuple[list[NotificationRow], str | None]:
+    """One account's notifications, newest first, keyset-paginated."""
+    query = select(NotificationRow).where(NotificationRow.account_id == account_id)
+    position = decode_cursor(cursor)
+    if position is not None:
+        created_at, notification_id = datetime.fromisoformat(position[0]), str(position[1])
+        query = query.where(
+            or_(
+                col(NotificationRow.created_at) < created_at,
+                and_(
+                    col(NotificationRow.created_at) == created_at,
+                    col(NotificationRow.notification_id) < notification_id,
+                ),
+            )
+        )
+    query = query.order_by(
+        col(NotificationRow.created_at).desc(), col(NotificationRow.notification_id).desc()
+    ).limit(limit + 1)
+    async with db.sessions() as session:
+        rows = list((await session.exec(query)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([last.created_at.isoformat(), last.notification_id])
+    return rows, next_cursor

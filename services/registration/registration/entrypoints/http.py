@@ -1,0 +1,58 @@
+"""HTTP entrypoints of the registration service: translate requests into use-case calls."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from hackathon_shared.api.accounts import (
+    AccountCreatedAnswer,
+    Credentials,
+    MeAnswer,
+    NewAccount,
+    TokenAnswer,
+)
+from hackathon_shared.auth import CurrentPrincipal
+from hackathon_shared.service_app import Runtime
+from registration.service.accounts import Accounts
+
+router = APIRouter()
+
+
+def accounts(runtime: Runtime) -> Accounts:
+    settings = runtime.settings
+    return Accounts(runtime.db, runtime.outbox, settings.jwt_secret, settings.jwt_ttl_seconds)
+
+
+AccountsService = Annotated[Accounts, Depends(accounts)]
+
+
+@router.post("/accounts", status_code=201, response_model=AccountCreatedAnswer)
+async def create_account(
+    body: NewAccount, service: AccountsService, request: Request
+) -> AccountCreatedAnswer:
+    account = await service.create(
+        body.email,
+        body.password,
+        body.display_name,
+        correlation_id=request.headers.get("x-request-id"),
+    )
+    return AccountCreatedAnswer(account_id=account.account_id)
+
+
+@router.post("/auth/token", response_model=TokenAnswer)
+async def sign_in(body: Credentials, service: AccountsService) -> TokenAnswer:
+    issued = await service.issue_token(body.email, body.password)
+    return TokenAnswer(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+@router.get("/me", response_model=MeAnswer)
+async def me(principal: CurrentPrincipal, service: AccountsService) -> MeAnswer:
+    account = await service.get(principal.account_id)
+    return MeAnswer(
+        account_id=account.account_id,
+        email=account.email or "",
+        display_name=account.display_name or "",
+        roles=account.role_list(),
+    )

@@ -1,0 +1,231 @@
+"""Event consumers with at-least-once delivery, an inbox, bounded retries and a DLQ.
+
+Acknowledgement policy: the subscriber runs in batch mode with FastStream's
+``AckPolicy.NACK_ON_ERROR`` and auto-commit off. The offset of a batch is committed only
+after :meth:`EventConsumer.handle_records` returns, which happens only after every event of
+the batch was either committed by its handler's transaction (together with its inbox row) or
+published to the dead-letter topic. If that cannot be done (the database or the broker is
+unreachable), the method raises, FastStream seeks back to the batch's first offsets, and the
+batch is delivered again; the inbox absorbs the part that had already committed.
+
+Throughput: a batch is handled in one transaction. If that transaction fails, the batch is
+replayed one event at a time, each with bounded retries and exponential backoff, so that one
+poison message is isolated and dead-lettered while the others commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.db import Database
+from hackathon_shared.events.catalogue import EventDecodeError, decode_event
+from hackathon_shared.events.envelope import Envelope
+from hackathon_shared.inbox import already_processed, record_processed
+from hackathon_shared.metrics import (
+    DEAD_LETTERED,
+    EVENTS_CONSUMED,
+    EVENTS_DUPLICATE,
+    HANDLER_ERRORS,
+)
+from hackathon_shared.topics import dlq
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+# Failures of the infrastructure rather than of the message: retrying later can succeed, so
+# such a message is never dead-lettered; the batch is redelivered instead.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+def _is_transient(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT_ERRORS)
+
+
+@dataclass
+class Delivery:
+    record: ConsumerRecord[Any, Any]
+    envelope: Envelope | None = None
+    error: str | None = None
+
+
+class EventConsumer:
+    """One consumer group reading event topics and applying ``handler`` to each event."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        db: Database,
+        broker: KafkaBroker,
+        topics: Sequence[str],
+        group_id: str,
+        handler: EventHandler,
+        batch_size: int = 500,
+        retries: int = 3,
+        backoff: float = 0.2,
+        consumer_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.db = db
+        self.broker = broker
+        self.topics = list(topics)
+        self.group_id = group_id
+        self.handler = handler
+        self.batch_size = batch_size
+        self.retries = retries
+        self.backoff = backoff
+        self.consumer_options = consumer_options or {}
+
+    def register(self) -> None:
+        """Attach the subscriber to the broker (before the broker starts)."""
+
+        async def on_batch(body: Any, msg: KafkaMessage) -> None:
+            records = msg.raw_message
+            if not isinstance(records, tuple):
+                records = (records,)
+            await self.handle_records(records)
+
+        subscriber = self.broker.subscriber(
+            *self.topics,
+            group_id=self.group_id,
+            batch=True,
+            max_records=self.batch_size,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            **self.consumer_options,
+        )
+        subscriber(on_batch)
+
+    async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        deliveries = [self._decode(record) for record in records]
+        good = [d for d in deliveries if d.envelope is not None]
+        try:
+            if good:
+                await self._apply_in_one_transaction(good)
+        except Exception as batch_error:
+            if _is_transient(batch_error) and len(good) == 1:
+                await self._back_off_and_raise(batch_error)
+            log.warning(
+                "%s: batch of %d failed (%r); isolating one event at a time",
+                self.name,
+                len(good),
+                batch_error,
+            )
+            for delivery in good:
+                await self._apply_with_retries(delivery)
+        for delivery in deliveries:
+            if delivery.envelope is None:
+                await self._dead_letter(delivery)
+
+    def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery:
+        if record.value is None:
+            return Delivery(record, error="empty message (tombstone) on an event topic")
+        try:
+            return Delivery(record, envelope=decode_event(record.value))
+        except EventDecodeError as error:
+            return Delivery(record, error=f"undecodable event: {error}")
+
+    async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
+        seen = await already_processed(
+            session, (str(d.envelope.event_id) for d in deliveries if d.envelope)
+        )
+        applied = 0
+        for delivery in deliveries:
+            envelope = delivery.envelope
+            assert envelope is not None
+            event_id = str(envelope.event_id)
+            if event_id in seen:
+                EVENTS_DUPLICATE.labels(self.name, delivery.record.topic).inc()
+                continue
+            seen.add(event_id)
+            await self.handler(session, envelope)
+            record_processed(session, event_id, self.group_id, delivery.record.topic)
+            applied += 1
+        return applied
+
+    async def _apply_in_one_transaction(self, deliveries: Sequence[Delivery]) -> None:
+        async with self.db.transaction() as session:
+            await self._apply(session, deliveries)
+        for delivery in deliveries:
+            assert delivery.envelope is not None
+            EVENTS_CONSUMED.labels(self.name, delivery.record.topic, delivery.envelope.type).inc()
+
+    async def _apply_with_retries(self, delivery: Delivery) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._apply_in_one_transaction([delivery])
+                return
+            except Exception as error:
+                HANDLER_ERRORS.labels(self.name, delivery.record.topic).inc()
+                attempt += 1
+                if attempt <= self.retries:
+                    log.warning(
+                        "%s: event at %s[%d]@%d failed (attempt %d): %r",
+                        self.name,
+                        delivery.record.topic,
+                        delivery.record.partition,
+                        delivery.record.offset,
+                        attempt,
+                        error,
+                    )
+                    await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
+                if _is_transient(error):
+                    await self._back_off_and_raise(error)
+                delivery.error = f"handler failed after {attempt} attempts: {error!r}"
+                await self._dead_letter(delivery)
+                return
+
+    async def _back_off_and_raise(self, error: BaseException) -> None:
+        # The infrastructure, not the message, is at fault: leave the offset uncommitted so
+        # the batch comes again, after a pause rather than in a hot loop.
+        log.error("%s: transient failure, batch will be redelivered: %r", self.name, error)
+        await asyncio.sleep(self.backoff * 2**self.retries)
+        raise error
+
+    async def _dead_letter(self, delivery: Delivery) -> None:
+        record = delivery.record
+        error = delivery.error or "unknown error"
+        headers = {
+            "x-original-topic": record.topic,
+            "x-original-partition": str(record.partition),
+            "x-original-offset": str(record.offset),
+            "x-consumer-group": self.group_id,
+            "x-error": error[:2000],
+            "x-failed-at": datetime.now(UTC).isoformat(),
+        }
+        await self.broker.publish(
+            record.value if record.value is not None else b"",
+            dlq(record.topic),
+            key=record.key,
+            headers=headers,
+        )
+        DEAD_LETTERED.labels(self.name, record.topic).inc()
+        log.error(
+            "%s: %s[%d]@%d dead-lettered: %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            error,
+        )

@@ -1,0 +1,852 @@
+"""Version 1 of the event catalogue: one payload model and one envelope class per event type.
+
+Every event class narrows the generic :class:`~hackathon_shared.events.envelope.Envelope`:
+``type`` and ``version`` become constants (they select the class when decoding), ``producer``
+is the one service allowed to publish the type, and ``payload`` is the type's own model.
+Payload models (and the records nested in them) keep fields they do not know, so an optional
+field added to a version later does not break older readers and re-encoding an event read from
+the log reproduces its hash.
+
+Aggregate ids (the envelope's ``aggregate_id``, which is also the Kafka message key, so all
+events of one aggregate are ordered and hash-chained together). Each class names the payload
+field that holds it in its ``AGGREGATE_FIELD`` class variable:
+
+=====================================================  ==================
+event types                                            ``aggregate_id``
+=====================================================  ==================
+AccountCreated, AccountErased                          ``account_id``
+HackathonCreated, HackathonPhaseChanged,               ``hackathon_id``
+ParticipantRegistered, JudgeEnrolled
+TeamRegistered, TeamMemberJoined, TeamMemberLeft,      ``team_id``
+TeamWithdrawn
+SubmissionReceived, SubmissionWithdrawn                ``submission_id``
+JudgeAssigned, ScoreSubmitted                          ``submission_id``
+ResultsPublished                                       ``hackathon_id``
+NotificationSent, NotificationFailed                   ``notification_id``
+=====================================================  ==================
+
+Personal data (e-mail addresses, display names, passwords) never appears in an event payload:
+events refer to people by account id only. Contact details travel as :class:`ContactDetails`
+values on the compacted ``registration.contacts`` topic, keyed by account id, where erasure is
+a tombstone (a null value).
+
+Decoding from the wire goes through :func:`decode_event` (or :func:`decode_contact`), which turn
+every kind of bad input into an :class:`EventDecodeError` with a short reason that names the
+offending field, suitable for a dead-letter record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, Union, overload
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    FiniteFloat,
+    PlainSerializer,
+    StringConstraints,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
+
+from hackathon_shared.events.envelope import Envelope, Payload
+
+# --------------------------------------------------------------------------------------------
+# Shared field types
+# --------------------------------------------------------------------------------------------
+
+
+def _utc_text(value: datetime) -> str:
+    # Same rule as the envelope's occurred_at: one text for one instant, whatever the offset.
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+"""An opaque identifier (account, hackathon, team, submission, ...)."""
+
+Timestamp = Annotated[AwareDatetime, PlainSerializer(_utc_text, return_type=str, when_used="json")]
+"""A time-zone-aware instant, written as UTC (``...Z``) in JSON."""
+
+NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
+
+HttpLink = Annotated[str, StringConstraints(pattern=r"^[hH][tT][tT][pP][sS]?://\S+$")]
+"""An http(s) URL."""
+
+Role = Literal["organizer", "participant"]
+Phase = Literal["draft", "registration", "hacking", "judging", "finished"]
+Sector = Literal["private", "academia", "civil_society", "government", "other"]
+Normalization = Literal["none", "zscore"]
+AwardKind = Literal["mentorship", "grant", "other"]
+SubmissionKind = Literal["technology", "business", "social"]
+Channel = Literal["in_app", "email", "webhook"]
+Producer = Literal["registration", "submissions", "scoring", "notifications"]
+
+PERSONAL_DATA_FIELDS: frozenset[str] = frozenset(
+    {"email", "display_name", "password", "password_hash", "full_name", "first_name", "last_name"}
+)
+"""Field names that must never appear in an event payload (they belong on the contacts topic
+or in registration's own database)."""
+
+
+class PayloadPart(BaseModel):
+    """A record nested in a payload; like :class:`Payload`, immutable and keeping unknown
+    fields so that re-encoding reproduces the original JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class CatalogueEvent(Envelope):
+    """Base of every catalogue event class. ``AGGREGATE_FIELD`` names the payload field whose
+    value is the event's ``aggregate_id``."""
+
+    AGGREGATE_FIELD: ClassVar[str] = ""
+
+    @classmethod
+    def aggregate_id_from(cls, payload: BaseModel) -> str:
+        """The ``aggregate_id`` an event of this class carrying ``payload`` must have."""
+        value = getattr(payload, cls.AGGREGATE_FIELD)
+        return str(value)
+
+
+class _RegistrationEvent(CatalogueEvent):
+    PRODUCER: ClassVar[str] = "registration"
+    producer: Literal["registration"]
+
+
+class _SubmissionsEvent(CatalogueEvent):
+    PRODUCER: ClassVar[str] = "submissions"
+    producer: Literal["submissions"]
+
+
+class _ScoringEvent(CatalogueEvent):
+    PRODUCER: ClassVar[str] = "scoring"
+    producer: Literal["scoring"]
+
+
+class _NotificationsEvent(CatalogueEvent):
+    PRODUCER: ClassVar[str] = "notifications"
+    producer: Literal["notifications"]
+
+
+# --------------------------------------------------------------------------------------------
+# registration
+# --------------------------------------------------------------------------------------------
+
+
+class AccountCreatedPayload(Payload):
+    """An account exists. Contact data goes to ``registration.contacts``, never here."""
+
+    account_id: Id
+    roles: list[Role]
+
+
+class AccountCreated(_RegistrationEvent):
+    """An account was created (sign-up, or the organizer account made at start-up)."""
+
+    TYPE: ClassVar[str] = "AccountCreated"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "account_id"
+    type: Literal["AccountCreated"]
+    version: Literal[1]
+    payload: AccountCreatedPayload
+
+
+class Challenge(PayloadPart):
+    challenge_id: Id
+    title: NonEmptyText
+    description: str = ""
+
+
+class RubricCriterion(PayloadPart):
+    """One criterion of the rubric: a judge gives it a value in ``min..max``; ``weight`` is its
+    share in the weighted mean."""
+
+    key: NonEmptyText
+    name: str = ""
+    weight: FiniteFloat = Field(gt=0)
+    min: FiniteFloat = 1.0
+    max: FiniteFloat = 10.0
+
+
+class Rubric(PayloadPart):
+    criteria: list[RubricCriterion]
+    normalization: Normalization = "none"
+
+
+class AwardOffered(PayloadPart):
+    """An award the hackathon offers to the team finishing at ``rank``."""
+
+    name: NonEmptyText
+    rank: int = Field(ge=1)
+    kind: AwardKind
+    amount: FiniteFloat | None = None
+
+
+class HackathonCreatedPayload(Payload):
+    hackathon_id: Id
+    name: NonEmptyText
+    description: str = ""
+    challenges: list[Challenge]
+    min_team_size: int = Field(ge=1)
+    max_team_size: int = Field(ge=1)
+    max_teams: int = Field(ge=1)
+    submission_deadline: Timestamp
+    rubric: Rubric
+    judges_per_submission: int = Field(ge=1)
+    awards: list[AwardOffered]
+    created_by: Id
+
+
+class HackathonCreated(_RegistrationEvent):
+    """An organizer created a hackathon, in phase ``draft``."""
+
+    TYPE: ClassVar[str] = "HackathonCreated"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "hackathon_id"
+    type: Literal["HackathonCreated"]
+    version: Literal[1]
+    payload: HackathonCreatedPayload
+
+
+class HackathonPhaseChangedPayload(Payload):
+    hackathon_id: Id
+    from_phase: Phase
+    to_phase: Phase
+    changed_by: Id
+
+
+class HackathonPhaseChanged(_RegistrationEvent):
+    """A hackathon moved one phase forward."""
+
+    TYPE: ClassVar[str] = "HackathonPhaseChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "hackathon_id"
+    type: Literal["HackathonPhaseChanged"]
+    version: Literal[1]
+    payload: HackathonPhaseChangedPayload
+
+
+class ParticipantRegisteredPayload(Payload):
+    """An account registered for a hackathon, after consenting to policy ``consent_version``."""
+
+    participant_id: Id
+    account_id: Id
+    hackathon_id: Id
+    sector: Sector
+    consent_version: NonEmptyText
+    consented_at: Timestamp
+
+
+class ParticipantRegistered(_RegistrationEvent):
+    """An account registered as a participant of a hackathon."""
+
+    TYPE: ClassVar[str] = "ParticipantRegistered"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "hackathon_id"
+    type: Literal["ParticipantRegistered"]
+    version: Literal[1]
+    payload: ParticipantRegisteredPayload
+
+
+class TeamRegisteredPayload(Payload):
+    """A team was formed; ``members`` are account ids and include the captain."""
+
+    team_id: Id
+    hackathon_id: Id
+    name: NonEmptyText
+    challenge_id: Id
+    captain_id: Id
+    members: list[Id]
+
+
+class TeamRegistered(_RegistrationEvent):
+    """A team was formed for one of the hackathon's challenges."""
+
+    TYPE: ClassVar[str] = "TeamRegistered"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "team_id"
+    type: Literal["TeamRegistered"]
+    version: Literal[1]
+    payload: TeamRegisteredPayload
+
+
+class TeamMemberJoinedPayload(Payload):
+    team_id: Id
+    hackathon_id: Id
+    account_id: Id
+
+
+class TeamMemberJoined(_RegistrationEvent):
+    """A registered participant joined a team."""
+
+    TYPE: ClassVar[str] = "TeamMemberJoined"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "team_id"
+    type: Literal["TeamMemberJoined"]
+    version: Literal[1]
+    payload: TeamMemberJoinedPayload
+
+
+class TeamMemberLeftPayload(Payload):
+    """A member left; ``new_captain_id`` is set when the captain left and the role moved."""
+
+    team_id: Id
+    hackathon_id: Id
+    account_id: Id
+    new_captain_id: Id | None = None
+
+
+class TeamMemberLeft(_RegistrationEvent):
+    """A member left a team."""
+
+    TYPE: ClassVar[str] = "TeamMemberLeft"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "team_id"
+    type: Literal["TeamMemberLeft"]
+    version: Literal[1]
+    payload: TeamMemberLeftPayload
+
+
+class TeamWithdrawnPayload(Payload):
+    team_id: Id
+    hackathon_id: Id
+    reason: str
+
+
+class TeamWithdrawn(_RegistrationEvent):
+    """A team no longer takes part (for instance its last member left)."""
+
+    TYPE: ClassVar[str] = "TeamWithdrawn"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "team_id"
+    type: Literal["TeamWithdrawn"]
+    version: Literal[1]
+    payload: TeamWithdrawnPayload
+
+
+class JudgeEnrolledPayload(Payload):
+    """An account became a judge of a hackathon; ``conflicts`` are team ids it must not judge."""
+
+    hackathon_id: Id
+    judge_id: Id
+    conflicts: list[Id]
+
+
+class JudgeEnrolled(_RegistrationEvent):
+    """An organizer enrolled an account as a judge of a hackathon."""
+
+    TYPE: ClassVar[str] = "JudgeEnrolled"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "hackathon_id"
+    type: Literal["JudgeEnrolled"]
+    version: Literal[1]
+    payload: JudgeEnrolledPayload
+
+
+class AccountErasedPayload(Payload):
+    account_id: Id
+
+
+class AccountErased(_RegistrationEvent):
+    """An account's personal data was erased; its ids stay in the log."""
+
+    TYPE: ClassVar[str] = "AccountErased"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "account_id"
+    type: Literal["AccountErased"]
+    version: Literal[1]
+    payload: AccountErasedPayload
+
+
+# --------------------------------------------------------------------------------------------
+# submissions
+# --------------------------------------------------------------------------------------------
+
+
+class SubmissionReceivedPayload(Payload):
+    """Version ``version`` of a team's submission; it replaces the earlier versions."""
+
+    submission_id: Id
+    hackathon_id: Id
+    team_id: Id
+    challenge_id: Id
+    version: int = Field(ge=1)
+    title: NonEmptyText
+    summary: NonEmptyText
+    kind: SubmissionKind
+    repo_url: HttpLink | None = None
+    demo_url: HttpLink | None = None
+    submitted_by: Id
+    first_submitted_at: Timestamp
+
+
+class SubmissionReceived(_SubmissionsEvent):
+    """A team submitted (a new version of) its proposal."""
+
+    TYPE: ClassVar[str] = "SubmissionReceived"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "submission_id"
+    type: Literal["SubmissionReceived"]
+    version: Literal[1]
+    payload: SubmissionReceivedPayload
+
+
+class SubmissionWithdrawnPayload(Payload):
+    submission_id: Id
+    hackathon_id: Id
+    team_id: Id
+    reason: str
+
+
+class SubmissionWithdrawn(_SubmissionsEvent):
+    """A submission no longer competes."""
+
+    TYPE: ClassVar[str] = "SubmissionWithdrawn"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "submission_id"
+    type: Literal["SubmissionWithdrawn"]
+    version: Literal[1]
+    payload: SubmissionWithdrawnPayload
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+# --------------------------------------------------------------------------------------------
+
+
+class JudgeAssignedPayload(Payload):
+    hackathon_id: Id
+    submission_id: Id
+    team_id: Id
+    judge_id: Id
+
+
+class JudgeAssigned(_ScoringEvent):
+    """A judge was assigned to score a submission."""
+
+    TYPE: ClassVar[str] = "JudgeAssigned"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "submission_id"
+    type: Literal["JudgeAssigned"]
+    version: Literal[1]
+    payload: JudgeAssignedPayload
+
+
+class ScoreSubmittedPayload(Payload):
+    """A judge's values per criterion key and their weighted mean; ``revision`` counts this
+    judge's scorings of this submission, the highest one being the judge's latest."""
+
+    hackathon_id: Id
+    submission_id: Id
+    judge_id: Id
+    scores: dict[str, FiniteFloat]
+    total: FiniteFloat
+    revision: int = Field(ge=1)
+    comment: str | None = None
+
+
+class ScoreSubmitted(_ScoringEvent):
+    """An assigned judge scored a submission (again, if ``revision`` > 1)."""
+
+    TYPE: ClassVar[str] = "ScoreSubmitted"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "submission_id"
+    type: Literal["ScoreSubmitted"]
+    version: Literal[1]
+    payload: ScoreSubmittedPayload
+
+
+class RankingEntry(PayloadPart):
+    """One line of the final ranking; ``judges`` is how many judges' totals made the score."""
+
+    rank: int = Field(ge=1)
+    submission_id: Id
+    team_id: Id
+    score: FiniteFloat
+    judges: int = Field(ge=0)
+
+
+class AwardGranted(PayloadPart):
+    """An award as granted; ``team_id`` is null when no team reached its rank."""
+
+    name: NonEmptyText
+    kind: AwardKind
+    amount: FiniteFloat | None = None
+    rank: int = Field(ge=1)
+    team_id: Id | None = None
+
+
+class ResultsPublishedPayload(Payload):
+    hackathon_id: Id
+    entries: list[RankingEntry]
+    awards: list[AwardGranted]
+    published_by: Id
+
+
+class ResultsPublished(_ScoringEvent):
+    """The final ranking and the awards granted were published."""
+
+    TYPE: ClassVar[str] = "ResultsPublished"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "hackathon_id"
+    type: Literal["ResultsPublished"]
+    version: Literal[1]
+    payload: ResultsPublishedPayload
+
+
+# --------------------------------------------------------------------------------------------
+# notifications
+# --------------------------------------------------------------------------------------------
+
+
+class NotificationSentPayload(Payload):
+    """A notification was delivered. ``recipient_account_id`` is null for webhooks;
+    ``causing_event_id`` is the ``event_id`` of the event it reports on."""
+
+    notification_id: Id
+    channel: Channel
+    recipient_account_id: Id | None = None
+    causing_event_id: Id
+    kind: NonEmptyText
+
+
+class NotificationSent(_NotificationsEvent):
+    """A notification was delivered on one channel."""
+
+    TYPE: ClassVar[str] = "NotificationSent"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "notification_id"
+    type: Literal["NotificationSent"]
+    version: Literal[1]
+    payload: NotificationSentPayload
+
+
+class NotificationFailedPayload(Payload):
+    """Delivery of a notification gave up; ``error`` says why (no personal data in it)."""
+
+    notification_id: Id
+    channel: Channel
+    recipient_account_id: Id | None = None
+    causing_event_id: Id
+    kind: NonEmptyText
+    error: str
+
+
+class NotificationFailed(_NotificationsEvent):
+    """A notification could not be delivered on one channel."""
+
+    TYPE: ClassVar[str] = "NotificationFailed"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "notification_id"
+    type: Literal["NotificationFailed"]
+    version: Literal[1]
+    payload: NotificationFailedPayload
+
+
+# --------------------------------------------------------------------------------------------
+# The union of all events and decoding
+# --------------------------------------------------------------------------------------------
+
+
+def event_tag(event_type: str, version: int) -> str:
+    """The discriminator value of a (type, version) pair, e.g. ``"TeamRegistered@1"``."""
+    return f"{event_type}@{version}"
+
+
+def _tag_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        event_type, version = value.get("type"), value.get("version")
+    else:
+        event_type, version = getattr(value, "type", None), getattr(value, "version", None)
+    if not isinstance(event_type, str) or isinstance(version, bool) or not isinstance(version, int):
+        return None
+    return event_tag(event_type, version)
+
+
+AnyEvent = Annotated[
+    Union[  # noqa: UP007 - the members need Tag annotations, which the | syntax cannot carry
+        Annotated[AccountCreated, Tag("AccountCreated@1")],
+        Annotated[HackathonCreated, Tag("HackathonCreated@1")],
+        Annotated[HackathonPhaseChanged, Tag("HackathonPhaseChanged@1")],
+        Annotated[ParticipantRegistered, Tag("ParticipantRegistered@1")],
+        Annotated[TeamRegistered, Tag("TeamRegistered@1")],
+        Annotated[TeamMemberJoined, Tag("TeamMemberJoined@1")],
+        Annotated[TeamMemberLeft, Tag("TeamMemberLeft@1")],
+        Annotated[TeamWithdrawn, Tag("TeamWithdrawn@1")],
+        Annotated[JudgeEnrolled, Tag("JudgeEnrolled@1")],
+        Annotated[AccountErased, Tag("AccountErased@1")],
+        Annotated[SubmissionReceived, Tag("SubmissionReceived@1")],
+        Annotated[SubmissionWithdrawn, Tag("SubmissionWithdrawn@1")],
+        Annotated[JudgeAssigned, Tag("JudgeAssigned@1")],
+        Annotated[ScoreSubmitted, Tag("ScoreSubmitted@1")],
+        Annotated[ResultsPublished, Tag("ResultsPublished@1")],
+        Annotated[NotificationSent, Tag("NotificationSent@1")],
+        Annotated[NotificationFailed, Tag("NotificationFailed@1")],
+    ],
+    Discriminator(
+        _tag_of,
+        custom_error_type="unknown_event",
+        custom_error_message="unknown event type or version",
+    ),
+]
+"""Any catalogue event, chosen by its ``type`` and ``version`` together."""
+
+ANY_EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+ALL_EVENT_CLASSES: tuple[type[CatalogueEvent], ...] = (
+    AccountCreated,
+    HackathonCreated,
+    HackathonPhaseChanged,
+    ParticipantRegistered,
+    TeamRegistered,
+    TeamMemberJoined,
+    TeamMemberLeft,
+    TeamWithdrawn,
+    JudgeEnrolled,
+    AccountErased,
+    SubmissionReceived,
+    SubmissionWithdrawn,
+    JudgeAssigned,
+    ScoreSubmitted,
+    ResultsPublished,
+    NotificationSent,
+    NotificationFailed,
+)
+
+EVENT_CLASSES: dict[tuple[str, int], type[Envelope]] = {
+    (cls.TYPE, cls.VERSION): cls for cls in ALL_EVENT_CLASSES
+}
+"""Every catalogue class by (type, version)."""
+
+_KNOWN_VERSIONS: dict[str, list[int]] = {}
+for _type, _version in sorted(EVENT_CLASSES):
+    _KNOWN_VERSIONS.setdefault(_type, []).append(_version)
+
+
+class EventDecodeError(ValueError):
+    """Raised when bytes, text or a mapping is not a valid catalogue event (or contact record).
+
+    ``reason`` is a one-line explanation meant for logs and dead-letter records; ``field`` is
+    the dotted path of the offending field when one field is to blame."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json_object(data: bytes | bytearray | str | Mapping[str, Any], what: str) -> Any:
+    if isinstance(data, Mapping):
+        return data
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EventDecodeError(f"{what} is not UTF-8 (byte {exc.start})") from None
+    elif isinstance(data, str):
+        text = data
+    else:
+        raise EventDecodeError(
+            f"{what} must be bytes, text or a mapping, not {type(data).__name__}"
+        )
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise EventDecodeError(f"{what} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise EventDecodeError(f"{what} must be a JSON object, not {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path or "(root)"
+
+
+def _from_validation_error(exc: ValidationError, what: str, skip: int = 0) -> EventDecodeError:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts: list[str] = []
+    for error in errors[:5]:
+        parts.append(f"{_field_path(tuple(error['loc'][skip:]))}: {error['msg']}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    first_field = _field_path(tuple(errors[0]["loc"][skip:])) if errors else None
+    return EventDecodeError(f"invalid {what}: " + "; ".join(parts) + more, first_field)
+
+
+def decode_event(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelope:
+    """Decode one event from its JSON (bytes or text) or an already parsed mapping.
+
+    Returns an instance of the catalogue class for its (type, version). Raises
+    :class:`EventDecodeError` when the input is not UTF-8, not JSON, not a JSON object, of an
+    unknown type or version, or has an invalid or missing field (the message names it)."""
+    obj = _parse_json_object(data, "event")
+    event_type = obj.get("type")
+    version = obj.get("version")
+    if event_type is None:
+        raise EventDecodeError("event has no 'type'", "type")
+    if not isinstance(event_type, str):
+        raise EventDecodeError(
+            f"event 'type' must be a string, not {_json_kind(event_type)}", "type"
+        )
+    if version is None:
+        raise EventDecodeError(f"{event_type} event has no 'version'", "version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise EventDecodeError(
+            f"event 'version' must be an integer, not {_json_kind(version)}", "version"
+        )
+    known = _KNOWN_VERSIONS.get(event_type)
+    if known is None:
+        raise EventDecodeError(f"unknown event type {event_type!r}", "type")
+    if version not in known:
+        listed = ", ".join(str(v) for v in known)
+        raise EventDecodeError(
+            f"unknown version {version} of event type {event_type!r} (known: {listed})", "version"
+        )
+    try:
+        event: Envelope = ANY_EVENT_ADAPTER.validate_python(obj)
+    except ValidationError as exc:
+        # The first element of each error location is the union tag, e.g. "TeamRegistered@1".
+        raise _from_validation_error(exc, f"{event_type} v{version} event", skip=1) from None
+    return event
+
+
+# --------------------------------------------------------------------------------------------
+# Contact details (registration.contacts)
+# --------------------------------------------------------------------------------------------
+
+
+class ContactDetails(BaseModel):
+    """How to reach an account: the value on the compacted ``registration.contacts`` topic,
+    whose message key is the account id. Not an event: no envelope, no hash chain; a null
+    value (tombstone) means the account was erased."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    account_id: Id
+    email: Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    display_name: str
+    updated_at: Timestamp
+
+    def to_json(self) -> str:
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+
+@overload
+def decode_contact(data: None) -> None: ...
+
+
+@overload
+def decode_contact(data: bytes | bytearray | str | Mapping[str, Any]) -> ContactDetails: ...
+
+
+def decode_contact(
+    data: bytes | bytearray | str | Mapping[str, Any] | None,
+) -> ContactDetails | None:
+    """Decode a ``registration.contacts`` value; ``None`` (a tombstone) decodes to ``None``.
+    Raises :class:`EventDecodeError` for anything that is not a valid contact record."""
+    if data is None:
+        return None
+    obj = _parse_json_object(data, "contact record")
+    try:
+        return ContactDetails.model_validate(obj)
+    except ValidationError as exc:
+        raise _from_validation_error(exc, "contact record") from None
+
+
+__all__ = [
+    "ALL_EVENT_CLASSES",
+    "ANY_EVENT_ADAPTER",
+    "EVENT_CLASSES",
+    "PERSONAL_DATA_FIELDS",
+    "AccountCreated",
+    "AccountCreatedPayload",
+    "AccountErased",
+    "AccountErasedPayload",
+    "AnyEvent",
+    "AwardGranted",
+    "AwardKind",
+    "AwardOffered",
+    "CatalogueEvent",
+    "Challenge",
+    "Channel",
+    "ContactDetails",
+    "EventDecodeError",
+    "HackathonCreated",
+    "HackathonCreatedPayload",
+    "HackathonPhaseChanged",
+    "HackathonPhaseChangedPayload",
+    "HttpLink",
+    "Id",
+    "JudgeAssigned",
+    "JudgeAssignedPayload",
+    "JudgeEnrolled",
+    "JudgeEnrolledPayload",
+    "Normalization",
+    "NotificationFailed",
+    "NotificationFailedPayload",
+    "NotificationSent",
+    "NotificationSentPayload",
+    "ParticipantRegistered",
+    "ParticipantRegisteredPayload",
+    "PayloadPart",
+    "Phase",
+    "Producer",
+    "RankingEntry",
+    "ResultsPublished",
+    "ResultsPublishedPayload",
+    "Role",
+    "Rubric",
+    "RubricCriterion",
+    "ScoreSubmitted",
+    "ScoreSubmittedPayload",
+    "Sector",
+    "SubmissionKind",
+    "SubmissionReceived",
+    "SubmissionReceivedPayload",
+    "SubmissionWithdrawn",
+    "SubmissionWithdrawnPayload",
+    "TeamMemberJoined",
+    "TeamMemberJoinedPayload",
+    "TeamMemberLeft",
+    "TeamMemberLeftPayload",
+    "TeamRegistered",
+    "TeamRegisteredPayload",
+    "TeamWithdrawn",
+    "TeamWithdrawnPayload",
+    "Timestamp",
+    "decode_contact",
+    "decode_event",
+    "event_tag",
+]

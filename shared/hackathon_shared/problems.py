@@ -1,0 +1,107 @@
+"""RFC 9457 problem details for every HTTP error a service or the gateway returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://hackathon.example/problems/"
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+    504: "Upstream timeout",
+}
+
+
+class ProblemError(Exception):
+    """Raise from a route or a use case to answer with a problem document.
+
+    ``kind`` names the rule, e.g. ``team-full``; it becomes the ``type`` URI."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+        self.title = title or _TITLES.get(status, "Error")
+        self.extra = extra or {}
+        self.headers = headers
+
+
+def problem_response(
+    status: int,
+    kind: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + kind,
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
+    return [{"field": _field_path(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.kind, exc.detail, title=exc.title, extra=exc.extra, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(
+            422, "validation", f"invalid fields: {fields}", extra={"errors": errors}
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {401: "unauthenticated", 403: "forbidden", 404: "not-found"}.get(
+            exc.status_code, "http-error"
+        )
+        return problem_response(
+            exc.status_code, kind, str(exc.detail), headers=getattr(exc, "headers", None)
+        )

@@ -1,0 +1,164 @@
+"""The process shell every service shares: a FastAPI app whose lifespan applies the
+service's migrations, starts its FastStream broker (and so its subscribers) and its outbox
+relay, and serves /healthz, /readyz and /metrics. A service supplies its routers and its
+consumers; its rules stay in its own domain and use-case modules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from hackathon_shared.broker import make_broker
+from hackathon_shared.consumer import EventConsumer, EventHandler
+from hackathon_shared.db import Database
+from hackathon_shared.kafka_admin import ensure_topics
+from hackathon_shared.logging_setup import configure_logging
+from hackathon_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG
+from hackathon_shared.migrations import upgrade_to_head
+from hackathon_shared.outbox import Outbox, OutboxRelay
+from hackathon_shared.problems import install_problem_handlers
+from hackathon_shared.settings import ServiceSettings
+from hackathon_shared.topics import ALL_TOPICS, dlq
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service's entrypoints need: its settings, database, broker, outbox."""
+
+    settings: ServiceSettings
+    db: Database
+    broker: KafkaBroker
+    outbox: Outbox
+    relay: OutboxRelay
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+    def consume(self, topics: Sequence[str], handler: EventHandler, name: str = "events") -> None:
+        """Subscribe this service's consumer group to the given (unprefixed) topics."""
+        consumer = EventConsumer(
+            name=f"{self.settings.service_name}.{name}",
+            db=self.db,
+            broker=self.broker,
+            topics=[self.settings.topics.name(t) for t in topics],
+            group_id=f"{self.settings.topic_prefix}{self.settings.service_name}.{name}",
+            handler=handler,
+            batch_size=self.settings.consumer_batch_size,
+            retries=self.settings.consumer_retries,
+            backoff=self.settings.consumer_retry_backoff_seconds,
+        )
+        consumer.register()
+        self.consumers.append(consumer)
+
+
+def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    db = Database(settings.resolved_database_url())
+    broker = make_broker(settings)
+    outbox = Outbox(settings.topics, settings.service_name)
+    relay = OutboxRelay(
+        db,
+        broker,
+        batch_size=settings.relay_batch_size,
+        interval=settings.relay_interval_seconds,
+    )
+    outbox.attach_wakeup(relay.wake)
+    return ServiceRuntime(settings, db, broker, outbox, relay)
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    migrations: Path,
+    routers: Sequence[APIRouter] = (),
+    subscribe: Callable[[ServiceRuntime], None] | None = None,
+    on_started: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    title: str | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    runtime = build_runtime(settings)
+    if subscribe is not None:
+        subscribe(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_to_head(runtime.db.url, migrations)
+        topics = [settings.topics.name(t) for t in ALL_TOPICS]
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            topics + [dlq(t) for t in topics],
+            partitions=settings.topic_partitions,
+        )
+        await runtime.broker.start()
+        runtime.relay.start()
+        if on_started is not None:
+            await on_started(runtime)
+        try:
+            yield
+        finally:
+            await runtime.relay.stop()
+            await runtime.broker.stop()
+            await runtime.db.dispose()
+
+    app = FastAPI(title=title or f"{settings.service_name} service", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.jwt_secret = settings.jwt_secret
+    install_problem_handlers(app)
+    _install_observability(app, runtime)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
+    service = runtime.settings.service_name
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with runtime.db.sessions() as session:
+                await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"unavailable: {error.__class__.__name__}"
+        checks["broker"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        OUTBOX_BACKLOG.labels(service).set(await runtime.relay.backlog())
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

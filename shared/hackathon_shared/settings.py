@@ -1,0 +1,43 @@
+"""Settings every service reads from its environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hackathon_shared.topics import Topics
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. Environment variables carry the same names in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    service_name: str = "service"
+    data_dir: Path = Field(default=Path(".hackathon"), alias="HACKATHON_DATA_DIR")
+    database_url: str | None = None
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    topic_partitions: int = 3
+    jwt_secret: str = Field(default="dev-only-insecure-secret", alias="HACKATHON_JWT_SECRET")
+    jwt_ttl_seconds: int = 900
+    relay_interval_seconds: float = 0.2
+    relay_batch_size: int = 500
+    consumer_batch_size: int = 500
+    consumer_retries: int = 3
+    consumer_retry_backoff_seconds: float = 0.2
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        """``DATABASE_URL`` if given, else a SQLite file named after the service in the data
+        directory."""
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)

@@ -1,0 +1,185 @@
+"""Consumers: inbox, acknowledgement after commit, bounded retries, dead-letter topic.
+Real broker, real databases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy.exc import OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.consumer import EventConsumer
+from hackathon_shared.db import Database
+from hackathon_shared.events.catalogue import AccountCreated, AccountCreatedPayload
+from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
+from hackathon_shared.topics import REGISTRATION_EVENTS, Topics, dlq
+from tests.messaging_helpers import read_records, wait_for_committed
+from tests.polling import wait_until
+from tests.support.tally import count_event, count_rows, migrate, tallies
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+
+
+def event_for(account_id: str) -> Envelope:
+    return seal(
+        AccountCreated,
+        payload=AccountCreatedPayload(account_id=account_id, roles=["participant"]),
+        aggregate_id=account_id,
+        sequence=1,
+        prev_hash=GENESIS_HASH,
+    )
+
+
+async def publish(broker: KafkaBroker, topic: str, value: bytes, key: str = "k") -> None:
+    await broker.publish(value, topic, key=key.encode())
+
+
+@asynccontextmanager
+async def running_consumer(
+    bootstrap: str, topic: str, group_id: str, db: Database, handler: Handler, retries: int = 2
+) -> AsyncIterator[EventConsumer]:
+    broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
+    consumer = EventConsumer(
+        name="tally",
+        db=db,
+        broker=broker,
+        topics=[topic],
+        group_id=group_id,
+        handler=handler,
+        retries=retries,
+        backoff=0.02,
+    )
+    consumer.register()
+    await broker.start()
+    try:
+        yield consumer
+    finally:
+        await broker.stop()
+
+
+async def test_event_delivered_twice_changes_state_once(
+    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+) -> None:
+    db = await migrate(database_url)
+    topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
+    event = event_for("acc_twice")
+    await publish(broker, topic, event.to_json().encode(), key="acc_twice")
+    await publish(broker, topic, event.to_json().encode(), key="acc_twice")
+    async with running_consumer(kafka_bootstrap, topic, group_id, db, count_event):
+        await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
+    assert await tallies(db) == {"acc_twice": 1}
+    assert await count_rows(db, "inbox") == 1
+    await db.dispose()
+
+
+async def test_handler_failing_within_retries_still_processes(
+    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+) -> None:
+    db = await migrate(database_url)
+    topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
+    failures = {"acc_flaky": 2}
+
+    async def flaky(session: AsyncSession, event: Envelope) -> None:
+        account = event.payload.account_id
+        if account == "acc_poison":
+            raise ValueError("poison always fails")
+        if failures.get(account, 0) > 0:
+            failures[account] -= 1
+            raise RuntimeError("passing fault")
+        await count_event(session, event)
+
+    await publish(broker, topic, event_for("acc_flaky").to_json().encode(), key="same")
+    # Then one that always fails: it must be the first thing on the DLQ, so nothing before it
+    # (the flaky event) was dead-lettered.
+    await publish(broker, topic, event_for("acc_poison").to_json().encode(), key="same")
+    async with running_consumer(kafka_bootstrap, topic, group_id, db, flaky, retries=3):
+        [dead] = await read_records(kafka_bootstrap, dlq(topic), 1)
+        await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
+    assert json.loads(dead.value)["payload"]["account_id"] == "acc_poison"
+    assert await tallies(db) == {"acc_flaky": 1}
+    assert failures["acc_flaky"] == 0
+    await db.dispose()
+
+
+async def test_message_that_always_fails_goes_to_dlq_and_consumer_goes_on(
+    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+) -> None:
+    db = await migrate(database_url)
+    topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
+
+    async def refuses_poison(session: AsyncSession, event: Envelope) -> None:
+        if event.payload.account_id == "acc_poison":
+            raise ValueError("cannot handle acc_poison")
+        await count_event(session, event)
+
+    poison = event_for("acc_poison")
+    await publish(broker, topic, poison.to_json().encode(), key="same")
+    await publish(broker, topic, event_for("acc_next").to_json().encode(), key="same")
+    async with running_consumer(kafka_bootstrap, topic, group_id, db, refuses_poison):
+        [dead] = await read_records(kafka_bootstrap, dlq(topic), 1)
+        await wait_until(lambda: tallies(db), message="the next event was processed")
+        await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert json.loads(dead.value)["event_id"] == str(poison.event_id)
+    assert headers["x-original-topic"] == topic
+    assert headers["x-original-offset"] == "0"
+    assert headers["x-original-partition"].isdigit()
+    assert "cannot handle acc_poison" in headers["x-error"]
+    assert await tallies(db) == {"acc_next": 1}
+    await db.dispose()
+
+
+async def test_malformed_messages_go_to_dlq_and_consumer_goes_on(
+    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+) -> None:
+    db = await migrate(database_url)
+    topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
+    invalid_payload = json.loads(event_for("acc_x").to_json())
+    del invalid_payload["payload"]["account_id"]
+    unknown_type = json.loads(event_for("acc_y").to_json()) | {"type": "TeamDissolvedByMagic"}
+    malformed = [
+        b"this is not json",
+        json.dumps(unknown_type).encode(),
+        json.dumps(invalid_payload).encode(),
+    ]
+    for value in malformed:
+        await publish(broker, topic, value, key="same")
+    await publish(broker, topic, event_for("acc_good").to_json().encode(), key="same")
+    async with running_consumer(kafka_bootstrap, topic, group_id, db, count_event):
+        dead = await read_records(kafka_bootstrap, dlq(topic), 3)
+        await wait_for_committed(kafka_bootstrap, group_id, topic, 4)
+    assert [record.value for record in dead] == malformed
+    errors = [dict(record.headers)["x-error"].decode() for record in dead]
+    assert "JSON" in errors[0] or "json" in errors[0]
+    assert "TeamDissolvedByMagic" in errors[1]
+    assert "account_id" in errors[2]
+    assert await tallies(db) == {"acc_good": 1}
+    await db.dispose()
+
+
+async def test_message_is_not_lost_while_the_database_fails_and_processed_once_it_clears(
+    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+) -> None:
+    db = await migrate(database_url)
+    topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
+    outage = {"down": True, "attempts": 0}
+
+    async def needs_database(session: AsyncSession, event: Envelope) -> None:
+        if outage["down"]:
+            outage["attempts"] += 1
+            raise OperationalError("INSERT ...", {}, ConnectionRefusedError("database is down"))
+        await count_event(session, event)
+
+    await publish(broker, topic, event_for("acc_patient").to_json().encode(), key="same")
+    async with running_consumer(kafka_bootstrap, topic, group_id, db, needs_database, retries=1):
+        # Far more attempts than the retry bound: the message was redelivered, not dropped.
+        await wait_until(lambda: outage["attempts"] >= 6, timeout=30, message="redeliveries")
+        assert await tallies(db) == {}
+        outage["down"] = False
+        await wait_until(lambda: tallies(db), timeout=30, message="processed after recovery")
+        await wait_for_committed(kafka_bootstrap, group_id, topic, 1)
+    assert await tallies(db) == {"acc_patient": 1}
+    await db.dispose()

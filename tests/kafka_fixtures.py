@@ -8,7 +8,9 @@ The broker is chosen once per session, in this order:
 3. the embedded Tansu broker (`hackathon_cli.embedded_broker.EmbeddedBroker`).
 
 Tests share the broker, so they isolate themselves with the ``topic_prefix`` and ``group_id``
-fixtures instead of cleaning up.
+fixtures instead of cleaning up. ``kafka_consumer_settings`` gives consumer timing arguments
+that make group joins fast on Tansu and are safe on Apache Kafka (which rejects short session
+timeouts): pass them to `AIOKafkaConsumer(...)` or FastStream's `broker.subscriber(...)`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ import re
 import threading
 import uuid
 from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 import pytest
 
 from hackathon_cli.embedded_broker import EmbeddedBroker
-from hackathon_shared.kafka_admin import wait_for_broker
+from hackathon_shared.kafka_admin import (
+    FAST_CONSUMER_SETTINGS,
+    ConsumerTimings,
+    consumer_timings_for,
+    wait_for_broker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +92,22 @@ def _kafka_container_class() -> Any:
     return KafkaContainer
 
 
+@dataclass(frozen=True)
+class KafkaTarget:
+    """The session's broker: where it is, where it came from, how consumers should time."""
+
+    bootstrap_servers: str
+    source: Literal["env", "container", "embedded"]
+    consumer_timings: ConsumerTimings = field(default_factory=ConsumerTimings)
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """Bootstrap servers (``"host:port"``) of the session's broker."""
+def kafka_target() -> Iterator[KafkaTarget]:
+    """The session's broker (see the module docstring for how it is chosen)."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     if configured:
         log.info("using the Kafka broker at %s (KAFKA_BOOTSTRAP_SERVERS)", configured)
-        _run_coroutine_in_thread(wait_for_broker(configured, timeout=BROKER_READY_TIMEOUT_S))
-        yield configured
+        yield KafkaTarget(configured, "env", _checked_timings(configured))
         return
 
     if docker_engine_answers():
@@ -99,13 +115,36 @@ def kafka_bootstrap() -> Iterator[str]:
         log.info("starting a Kafka container (%s) with testcontainers", image)
         with _kafka_container_class()(image).with_kraft() as container:
             bootstrap: str = container.get_bootstrap_server()
-            _run_coroutine_in_thread(wait_for_broker(bootstrap, timeout=BROKER_READY_TIMEOUT_S))
-            yield bootstrap
+            yield KafkaTarget(bootstrap, "container", _checked_timings(bootstrap))
         return
 
     log.info("no KAFKA_BOOTSTRAP_SERVERS and no Docker engine: starting the embedded broker")
     with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
+        yield KafkaTarget(
+            broker.bootstrap_servers, "embedded", ConsumerTimings(**FAST_CONSUMER_SETTINGS)
+        )
+
+
+def _checked_timings(bootstrap: str) -> ConsumerTimings:
+    """Wait for a broker we did not start, then pick consumer timings that suit it."""
+
+    async def check() -> ConsumerTimings:
+        await wait_for_broker(bootstrap, timeout=BROKER_READY_TIMEOUT_S)
+        return await consumer_timings_for(bootstrap)
+
+    return _run_coroutine_in_thread(check())
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_target: KafkaTarget) -> str:
+    """Bootstrap servers (``"host:port"``) of the session's broker."""
+    return kafka_target.bootstrap_servers
+
+
+@pytest.fixture
+def kafka_consumer_settings(kafka_target: KafkaTarget) -> ConsumerTimings:
+    """Consumer timing arguments for this broker (a fresh dict: tests may add to it)."""
+    return ConsumerTimings(**kafka_target.consumer_timings)
 
 
 def _slug(text: str, limit: int = 40) -> str:

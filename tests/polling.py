@@ -6,19 +6,37 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 __all__ = ["wait_until"]
 
 T = TypeVar("T")
 
 
+@overload
 async def wait_until(
-    predicate: Callable[[], T | Awaitable[T]],
+    predicate: Callable[[], Awaitable[T]],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str | Callable[[], str] = ...,
+) -> T: ...
+
+
+@overload
+async def wait_until(
+    predicate: Callable[[], T],
+    timeout: float = ...,
+    interval: float = ...,
+    message: str | Callable[[], str] = ...,
+) -> T: ...
+
+
+async def wait_until(
+    predicate: Callable[[], Any],
     timeout: float = 15.0,
     interval: float = 0.05,
     message: str | Callable[[], str] = "condition was not met",
-) -> T:
+) -> Any:
     """Call ``predicate`` (sync or async) until it returns something truthy, and return that.
 
     Each call (and each await of an async predicate) is bounded by the time left. Exceptions
@@ -40,7 +58,7 @@ async def wait_until(
                 budget = asyncio.timeout(remaining)
                 try:
                     async with budget:
-                        value: T = await outcome
+                        value = await outcome
                 except TimeoutError:
                     if not budget.expired():
                         raise  # the predicate's own TimeoutError, not our deadline

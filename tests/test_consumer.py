@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
+import pytest
 from faststream.kafka import KafkaBroker
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,38 +39,55 @@ async def publish(broker: KafkaBroker, topic: str, value: bytes, key: str = "k")
     await broker.publish(value, topic, key=key.encode())
 
 
-@asynccontextmanager
-async def running_consumer(
-    bootstrap: str, topic: str, group_id: str, db: Database, handler: Handler, retries: int = 2
-) -> AsyncIterator[EventConsumer]:
-    broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
-    consumer = EventConsumer(
-        name="tally",
-        db=db,
-        broker=broker,
-        topics=[topic],
-        group_id=group_id,
-        handler=handler,
-        retries=retries,
-        backoff=0.02,
-    )
-    consumer.register()
-    await broker.start()
-    try:
-        yield consumer
-    finally:
-        await broker.stop()
+RunningConsumer = Callable[..., AbstractAsyncContextManager[EventConsumer]]
+
+
+@pytest.fixture
+def running_consumer(
+    kafka_bootstrap: str, group_id: str, kafka_consumer_settings: dict[str, Any]
+) -> RunningConsumer:
+    """Start a consumer of ``topic`` in this test's group, as a context manager."""
+
+    @asynccontextmanager
+    async def start(
+        topic: str, db: Database, handler: Handler, retries: int = 2
+    ) -> AsyncIterator[EventConsumer]:
+        broker = KafkaBroker(kafka_bootstrap, enable_idempotence=False, logger=None)
+        consumer = EventConsumer(
+            name="tally",
+            db=db,
+            broker=broker,
+            topics=[topic],
+            group_id=group_id,
+            handler=handler,
+            retries=retries,
+            backoff=0.02,
+            consumer_options=dict(kafka_consumer_settings),
+        )
+        consumer.register()
+        await broker.start()
+        try:
+            yield consumer
+        finally:
+            await broker.stop()
+
+    return start
 
 
 async def test_event_delivered_twice_changes_state_once(
-    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+    database_url: str,
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    running_consumer: RunningConsumer,
 ) -> None:
     db = await migrate(database_url)
     topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
     event = event_for("acc_twice")
     await publish(broker, topic, event.to_json().encode(), key="acc_twice")
     await publish(broker, topic, event.to_json().encode(), key="acc_twice")
-    async with running_consumer(kafka_bootstrap, topic, group_id, db, count_event):
+    async with running_consumer(topic, db, count_event):
         await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
     assert await tallies(db) == {"acc_twice": 1}
     assert await count_rows(db, "inbox") == 1
@@ -76,7 +95,12 @@ async def test_event_delivered_twice_changes_state_once(
 
 
 async def test_handler_failing_within_retries_still_processes(
-    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+    database_url: str,
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    running_consumer: RunningConsumer,
 ) -> None:
     db = await migrate(database_url)
     topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
@@ -95,7 +119,7 @@ async def test_handler_failing_within_retries_still_processes(
     # Then one that always fails: it must be the first thing on the DLQ, so nothing before it
     # (the flaky event) was dead-lettered.
     await publish(broker, topic, event_for("acc_poison").to_json().encode(), key="same")
-    async with running_consumer(kafka_bootstrap, topic, group_id, db, flaky, retries=3):
+    async with running_consumer(topic, db, flaky, retries=3):
         [dead] = await read_records(kafka_bootstrap, dlq(topic), 1)
         await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
     assert json.loads(dead.value)["payload"]["account_id"] == "acc_poison"
@@ -105,7 +129,12 @@ async def test_handler_failing_within_retries_still_processes(
 
 
 async def test_message_that_always_fails_goes_to_dlq_and_consumer_goes_on(
-    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+    database_url: str,
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    running_consumer: RunningConsumer,
 ) -> None:
     db = await migrate(database_url)
     topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
@@ -118,7 +147,7 @@ async def test_message_that_always_fails_goes_to_dlq_and_consumer_goes_on(
     poison = event_for("acc_poison")
     await publish(broker, topic, poison.to_json().encode(), key="same")
     await publish(broker, topic, event_for("acc_next").to_json().encode(), key="same")
-    async with running_consumer(kafka_bootstrap, topic, group_id, db, refuses_poison):
+    async with running_consumer(topic, db, refuses_poison):
         [dead] = await read_records(kafka_bootstrap, dlq(topic), 1)
         await wait_until(lambda: tallies(db), message="the next event was processed")
         await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
@@ -133,7 +162,12 @@ async def test_message_that_always_fails_goes_to_dlq_and_consumer_goes_on(
 
 
 async def test_malformed_messages_go_to_dlq_and_consumer_goes_on(
-    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+    database_url: str,
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    running_consumer: RunningConsumer,
 ) -> None:
     db = await migrate(database_url)
     topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
@@ -148,7 +182,7 @@ async def test_malformed_messages_go_to_dlq_and_consumer_goes_on(
     for value in malformed:
         await publish(broker, topic, value, key="same")
     await publish(broker, topic, event_for("acc_good").to_json().encode(), key="same")
-    async with running_consumer(kafka_bootstrap, topic, group_id, db, count_event):
+    async with running_consumer(topic, db, count_event):
         dead = await read_records(kafka_bootstrap, dlq(topic), 3)
         await wait_for_committed(kafka_bootstrap, group_id, topic, 4)
     assert [record.value for record in dead] == malformed
@@ -161,7 +195,12 @@ async def test_malformed_messages_go_to_dlq_and_consumer_goes_on(
 
 
 async def test_message_is_not_lost_while_the_database_fails_and_processed_once_it_clears(
-    database_url: str, broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, group_id: str
+    database_url: str,
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    running_consumer: RunningConsumer,
 ) -> None:
     db = await migrate(database_url)
     topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
@@ -174,7 +213,7 @@ async def test_message_is_not_lost_while_the_database_fails_and_processed_once_i
         await count_event(session, event)
 
     await publish(broker, topic, event_for("acc_patient").to_json().encode(), key="same")
-    async with running_consumer(kafka_bootstrap, topic, group_id, db, needs_database, retries=1):
+    async with running_consumer(topic, db, needs_database, retries=1):
         # Far more attempts than the retry bound: the message was redelivered, not dropped.
         await wait_until(lambda: outage["attempts"] >= 6, timeout=30, message="redeliveries")
         assert await tallies(db) == {}

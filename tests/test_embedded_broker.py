@@ -16,6 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hackathon_cli.embedded_broker import EmbeddedBroker, EmbeddedBrokerError
 from hackathon_shared.kafka_admin import (
     FAST_CONSUMER_SETTINGS,
+    ConsumerTimings,
+    consumer_timings_for,
     ensure_topics,
     topic_partition_counts,
     wait_for_broker,
@@ -61,6 +63,11 @@ async def test_starts_on_a_free_port_and_answers_metadata() -> None:
         await asyncio.to_thread(broker.stop)
 
 
+async def test_embedded_broker_is_recognised_for_fast_consumer_timings() -> None:
+    with EmbeddedBroker() as broker:
+        assert await consumer_timings_for(broker.bootstrap_servers) == FAST_CONSUMER_SETTINGS
+
+
 async def test_ensure_topics_creates_requested_partitions_and_is_idempotent(
     kafka_bootstrap: str, topic_prefix: str
 ) -> None:
@@ -91,7 +98,10 @@ async def test_concurrent_ensure_topics_calls_all_succeed(
 
 
 async def test_keyed_messages_round_trip_through_a_committing_consumer_group(
-    kafka_bootstrap: str, topic_prefix: str, group_id: str
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    kafka_consumer_settings: ConsumerTimings,
 ) -> None:
     topic = f"{topic_prefix}orders"
     await ensure_topics(kafka_bootstrap, [topic], partitions=3)
@@ -112,7 +122,7 @@ async def test_keyed_messages_round_trip_through_a_committing_consumer_group(
         group_id=group_id,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        **FAST_CONSUMER_SETTINGS,
+        **kafka_consumer_settings,
     )
     received: list[ConsumerRecord[bytes, bytes]] = []
 
@@ -127,8 +137,7 @@ async def test_keyed_messages_round_trip_through_a_committing_consumer_group(
         await wait_until(all_three_arrived, timeout=30, message="three records consumed")
         await consumer.commit()
         committed = {
-            tp: await consumer.committed(tp)
-            for tp in (TopicPartition(topic, p) for p in range(3))
+            tp: await consumer.committed(tp) for tp in (TopicPartition(topic, p) for p in range(3))
         }
     finally:
         await consumer.stop()
@@ -159,7 +168,7 @@ async def test_keyed_messages_round_trip_through_a_committing_consumer_group(
         group_id=group_id,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
-        **FAST_CONSUMER_SETTINGS,
+        **kafka_consumer_settings,
     )
     later: list[ConsumerRecord[bytes, bytes]] = []
 

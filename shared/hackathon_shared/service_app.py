@@ -21,7 +21,7 @@ from sqlalchemy import text
 from hackathon_shared.broker import make_broker
 from hackathon_shared.consumer import EventConsumer, EventHandler
 from hackathon_shared.db import Database
-from hackathon_shared.kafka_admin import ensure_topics
+from hackathon_shared.kafka_admin import consumer_timings_for, ensure_topics
 from hackathon_shared.logging_setup import configure_logging
 from hackathon_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG
 from hackathon_shared.migrations import upgrade_to_head
@@ -55,8 +55,16 @@ class ServiceRuntime:
             retries=self.settings.consumer_retries,
             backoff=self.settings.consumer_retry_backoff_seconds,
         )
-        consumer.register()
-        self.consumers.append(consumer)
+        self.consumers.append(consumer)  # registered on the broker at start-up
+
+    async def register_consumers(self) -> None:
+        timings: dict[str, Any] = dict(
+            await consumer_timings_for(self.settings.kafka_bootstrap_servers)
+        )
+        timings.update(self.settings.consumer_timing_overrides())
+        for consumer in self.consumers:
+            consumer.consumer_options.update(timings)
+            consumer.register()
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
@@ -104,6 +112,7 @@ def create_service_app(
             topics + [dlq(t) for t in topics],
             partitions=settings.topic_partitions,
         )
+        await runtime.register_consumers()
         await runtime.broker.start()
         runtime.relay.start()
         if on_started is not None:

@@ -28,6 +28,20 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 500
     consumer_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2
+    # Group membership timing. Unset: the client's defaults on Apache Kafka, and short ones on
+    # the embedded broker (detected at start-up), which holds a join for half the session
+    # timeout; Apache Kafka refuses session timeouts under 6 s by default.
+    consumer_session_timeout_ms: int | None = None
+    consumer_heartbeat_interval_ms: int | None = None
+
+    def consumer_timing_overrides(self) -> dict[str, int]:
+        overrides: dict[str, int] = {}
+        if self.consumer_session_timeout_ms is not None:
+            overrides["session_timeout_ms"] = self.consumer_session_timeout_ms
+        if self.consumer_heartbeat_interval_ms is not None:
+            overrides["heartbeat_interval_ms"] = self.consumer_heartbeat_interval_ms
+        return overrides
+
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

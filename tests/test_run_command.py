@@ -1,0 +1,110 @@
+"""The README's run command as a person uses it: ``hackathon run`` starts the embedded broker,
+every service and the gateway, prints the URL and the organizer's credentials once, keeps the
+organizer across restarts of the same data directory, and stops everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+
+from hackathon_shared.ports import free_port, port_is_free
+from tests.polling import wait_until
+
+
+class RunCommand:
+    """``hackathon run`` in a child process, its output collected line by line."""
+
+    def __init__(self, data_dir: Path, gateway_port: int, broker_port: int) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HACKATHON_")}
+        env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hackathon_cli.main",
+                "run",
+                "--gateway-port",
+                str(gateway_port),
+                "--broker-port",
+                str(broker_port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def wait_for(self, text: str, timeout: float = 90) -> None:
+        def seen() -> bool:
+            if self.process.poll() is not None and text not in self.output:
+                raise AssertionError(f"run command exited early:\n{self.output}")
+            return text in self.output
+
+        await wait_until(seen, timeout=timeout, message=f"{text!r} in:\n{self.output}")
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        self._reader.join(timeout=5)
+        return code
+
+
+async def sign_in(gateway: str, email: str, password: str) -> int:
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        answer = await client.post(
+            "/api/v1/auth/token", json={"email": email, "password": password}
+        )
+        return answer.status_code
+
+
+async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    gateway_port, broker_port = free_port(), free_port()
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    data_dir = tmp_path / "data"
+
+    first = RunCommand(data_dir, gateway_port, broker_port)
+    try:
+        await first.wait_for("Press Ctrl-C to stop.")
+        assert f"Gateway:    {gateway}" in first.output
+        found = re.search(r"Organizer:\s+(\S+)\s+password: (\S+)", first.output)
+        assert found, first.output
+        email, password = found.groups()
+        assert await sign_in(gateway, email, password) == 200
+        assert await sign_in(gateway, email, password + "x") == 401
+        assert (data_dir / "registration.db").exists()
+    finally:
+        code = first.interrupt()
+    assert code == 0, first.output
+    assert "Stopped." in first.output
+    assert port_is_free(gateway_port) and port_is_free(broker_port)
+
+    # Same data directory again: the organizer is kept, and the password is not printed again.
+    second = RunCommand(data_dir, gateway_port, broker_port)
+    try:
+        await second.wait_for("Press Ctrl-C to stop.")
+        assert password not in second.output
+        assert "password was printed at the first start" in second.output
+        assert await sign_in(gateway, email, password) == 200
+    finally:
+        assert second.interrupt() == 0, second.output

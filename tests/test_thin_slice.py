@@ -154,3 +154,15 @@ async def test_gateway_health_and_readiness(platform: Platform) -> None:
     assert ready.status_code == 200
     services = {"registration", "submissions", "scoring", "notifications"}
     assert set(ready.json()["checks"]) == services
+
+
+async def test_each_service_publishes_its_asyncapi_document(platform: Platform) -> None:
+    async def addresses(service: str) -> set[str]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.get(platform.service_url(service) + "/asyncapi.json")
+        assert answer.status_code == 200
+        return {channel["address"] for channel in answer.json()["channels"].values()}
+
+    prefix = platform.config.topic_prefix
+    assert f"{prefix}registration.events" in await addresses("registration")  # publishes
+    assert f"{prefix}registration.events" in await addresses("notifications")  # consumes

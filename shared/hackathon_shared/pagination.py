@@ -39,13 +39,13 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as error:
-        raise _bad_cursor() from error
+        raise invalid_cursor() from error
     if not isinstance(value, list):
-        raise _bad_cursor()
+        raise invalid_cursor()
     return value
 
 
-def _bad_cursor() -> ProblemError:
+def invalid_cursor() -> ProblemError:
     return ProblemError(
         422,
         "validation",

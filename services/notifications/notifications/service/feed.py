@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.db import Database
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.pagination import decode_cursor, encode_cursor
+from hackathon_shared.pagination import decode_cursor, encode_cursor, invalid_cursor
 from notifications.adapters.tables import NotificationRow
 from notifications.domain.rules import notifications_for
 
@@ -41,7 +41,10 @@ async def list_feed(
     query = select(NotificationRow).where(NotificationRow.account_id == account_id)
     position = decode_cursor(cursor)
     if position is not None:
-        created_at, notification_id = datetime.fromisoformat(position[0]), str(position[1])
+        try:
+            created_at, notification_id = datetime.fromisoformat(position[0]), str(position[1])
+        except (ValueError, IndexError, TypeError) as error:
+            raise invalid_cursor() from error
         query = query.where(
             or_(
                 col(NotificationRow.created_at) < created_at,

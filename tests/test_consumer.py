@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -85,10 +86,13 @@ async def test_event_delivered_twice_changes_state_once(
     db = await migrate(database_url)
     topic = Topics(topic_prefix).name(REGISTRATION_EVENTS)
     event = event_for("acc_twice")
-    await publish(broker, topic, event.to_json().encode(), key="acc_twice")
-    await publish(broker, topic, event.to_json().encode(), key="acc_twice")
-    async with running_consumer(topic, db, count_event):
+    async with running_consumer(topic, db, count_event) as consumer:
+        await publish(broker, topic, event.to_json().encode(), key="acc_twice")
+        await wait_for_committed(kafka_bootstrap, group_id, topic, 1)
+        # The same event again, in a later batch: only the inbox can tell it was applied.
+        await publish(broker, topic, event.to_json().encode(), key="acc_twice")
         await wait_for_committed(kafka_bootstrap, group_id, topic, 2)
+        assert consumer.dead_lettered == 0  # absorbed, not rejected
     assert await tallies(db) == {"acc_twice": 1}
     assert await count_rows(db, "inbox") == 1
     await db.dispose()
@@ -174,23 +178,41 @@ async def test_malformed_messages_go_to_dlq_and_consumer_goes_on(
     invalid_payload = json.loads(event_for("acc_x").to_json())
     del invalid_payload["payload"]["account_id"]
     unknown_type = json.loads(event_for("acc_y").to_json()) | {"type": "TeamDissolvedByMagic"}
-    malformed = [
-        b"this is not json",
-        json.dumps(unknown_type).encode(),
-        json.dumps(invalid_payload).encode(),
+    json_header = [("content-type", b"application/json")]
+    malformed: list[tuple[bytes | None, list[tuple[str, bytes]]]] = [
+        (b"this is not json", []),
+        (b"{not json either, though the header says so", json_header),
+        (event_for("acc_bad_header").to_json().encode(), [("trace", b"\xff\xfe not utf-8")]),
+        (json.dumps(unknown_type).encode(), json_header),
+        (json.dumps(invalid_payload).encode(), json_header),
+        (None, []),  # a tombstone has no place on an event topic
     ]
-    for value in malformed:
-        await publish(broker, topic, value, key="same")
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for value, headers in malformed:
+            await producer.send_and_wait(topic, value, key=b"same", headers=headers)
+    finally:
+        await producer.stop()
     await publish(broker, topic, event_for("acc_good").to_json().encode(), key="same")
     async with running_consumer(topic, db, count_event):
-        dead = await read_records(kafka_bootstrap, dlq(topic), 3)
-        await wait_for_committed(kafka_bootstrap, group_id, topic, 4)
-    assert [record.value for record in dead] == malformed
+        dead = await read_records(kafka_bootstrap, dlq(topic), 5)
+        await wait_for_committed(kafka_bootstrap, group_id, topic, len(malformed) + 1)
+    # Everything undecodable is dead-lettered with its reason; the event whose only fault is
+    # a header FastStream could not read is processed like any other.
+    assert [record.value for record in dead] == [
+        malformed[0][0],
+        malformed[1][0],
+        malformed[3][0],
+        malformed[4][0],
+        b"",
+    ]
     errors = [dict(record.headers)["x-error"].decode() for record in dead]
-    assert "JSON" in errors[0] or "json" in errors[0]
-    assert "TeamDissolvedByMagic" in errors[1]
-    assert "account_id" in errors[2]
-    assert await tallies(db) == {"acc_good": 1}
+    assert "json" in errors[0].lower() and "json" in errors[1].lower()
+    assert "TeamDissolvedByMagic" in errors[2]
+    assert "account_id" in errors[3]
+    assert "tombstone" in errors[4]
+    assert await tallies(db) == {"acc_bad_header": 1, "acc_good": 1}
     await db.dispose()
 
 

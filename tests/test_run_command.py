@@ -78,6 +78,17 @@ async def sign_in(gateway: str, email: str, password: str) -> int:
         return answer.status_code
 
 
+async def welcome_count(gateway: str, email: str, password: str) -> int:
+    """Create the account if it does not exist, then count its notifications."""
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        await client.post(
+            "/api/v1/accounts", json={"email": email, "password": password, "display_name": "P"}
+        )
+        token = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        return len((await client.get("/api/v1/notifications", headers=auth)).json()["items"])
+
+
 async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     gateway_port, broker_port = free_port(), free_port()
     gateway = f"http://127.0.0.1:{gateway_port}"
@@ -93,6 +104,11 @@ async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_pat
         assert await sign_in(gateway, email, password) == 200
         assert await sign_in(gateway, email, password + "x") == 401
         assert (data_dir / "registration.db").exists()
+        await wait_until(
+            lambda: welcome_count(gateway, "ada@example.org", "ada's password"),
+            timeout=30,
+            message="Ada's welcome",
+        )
     finally:
         code = first.interrupt()
     assert code == 0, first.output
@@ -106,5 +122,13 @@ async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_pat
         assert password not in second.output
         assert "password was printed at the first start" in second.output
         assert await sign_in(gateway, email, password) == 200
+        # The new embedded broker starts empty; the services publish their outboxes again,
+        # so someone new is welcomed and the replayed old event is not delivered twice.
+        await wait_until(
+            lambda: welcome_count(gateway, "bob@example.org", "bob's password"),
+            timeout=30,
+            message="Bob's welcome after the restart",
+        )
+        assert await welcome_count(gateway, "ada@example.org", "ada's password") == 1
     finally:
         assert second.interrupt() == 0, second.output

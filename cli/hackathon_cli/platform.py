@@ -7,6 +7,7 @@ a person runs."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -32,7 +33,7 @@ class PlatformConfig:
     broker_port: int | None = 9092
     bootstrap_servers: str | None = None  # an external broker; None starts the embedded one
     topic_prefix: str = ""
-    jwt_secret: str = "dev-only-insecure-secret"
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     organizer_email: str | None = None
     organizer_password: str | None = None
     database_urls: dict[str, str] = field(default_factory=dict)  # default: SQLite files
@@ -73,6 +74,10 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.broker is not None:
+            # The embedded broker keeps its log in memory only: a fresh one has none of the
+            # events published by an earlier run, so each service publishes its outbox again.
+            env["OUTBOX_REPUBLISH_ON_START"] = "true"
         env.update(self.config.extra_env)
         return env
 

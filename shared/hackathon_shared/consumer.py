@@ -15,6 +15,7 @@ poison message is isolated and dead-lettered while the others commit."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -54,10 +55,56 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# SQLSTATE classes and codes that say "try again": connection exceptions (08), transaction
+# rollbacks such as serialization failures and deadlocks (40), insufficient resources (53),
+# operator intervention such as a database starting up (57), lock not available (55P03).
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+TRANSIENT_SQLSTATES = ("55P03",)
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    original = error.orig
+    for attribute in ("sqlstate", "pgcode"):
+        code = getattr(original, attribute, None)
+        if isinstance(code, str):
+            return code
+    cause = getattr(original, "__cause__", None)
+    code = getattr(cause, "sqlstate", None)
+    return code if isinstance(code, str) else None
+
+
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        code = _sqlstate(error)
+        if code and (code[:2] in TRANSIENT_SQLSTATE_CLASSES or code in TRANSIENT_SQLSTATES):
+            return True
     return isinstance(error, TRANSIENT_ERRORS)
+
+
+def _text_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    """The record with header values FastStream can decode: a null or non-UTF-8 value would
+    make its batch parser raise before any acknowledgement logic runs (and the position would
+    move past the batch). The originals only matter for the DLQ, which keeps the value."""
+    headers = [
+        (key, (value or b"").decode("utf-8", "replace").encode("utf-8"))
+        for key, value in record.headers
+    ]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def _tolerant_parser(
+    records: tuple[ConsumerRecord[Any, Any], ...],
+    original: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[Any]],
+) -> Any:
+    return await original(tuple(_text_headers(r) for r in records))
+
+
+async def _no_body_decoding(_message: Any, _original: Callable[[Any], Awaitable[Any]]) -> None:
+    # The handler decodes each record itself (see EventConsumer._decode), so a body that is
+    # not what its content-type header claims cannot fail the batch before it is handled.
+    return None
 
 
 @dataclass
@@ -94,6 +141,7 @@ class EventConsumer:
         self.retries = retries
         self.backoff = backoff
         self.consumer_options = consumer_options or {}
+        self.dead_lettered = 0  # messages this instance sent to a DLQ
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
@@ -111,6 +159,8 @@ class EventConsumer:
             max_records=self.batch_size,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            parser=_tolerant_parser,
+            decoder=_no_body_decoding,
             **self.consumer_options,
         )
         subscriber(on_batch)
@@ -146,7 +196,7 @@ class EventConsumer:
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
         seen = await already_processed(
-            session, (str(d.envelope.event_id) for d in deliveries if d.envelope)
+            session, self.group_id, (str(d.envelope.event_id) for d in deliveries if d.envelope)
         )
         applied = 0
         for delivery in deliveries:
@@ -221,6 +271,7 @@ class EventConsumer:
             headers=headers,
         )
         DEAD_LETTERED.labels(self.name, record.topic).inc()
+        self.dead_lettered += 1
         log.error(
             "%s: %s[%d]@%d dead-lettered: %s",
             self.name,

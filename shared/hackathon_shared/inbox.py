@@ -12,12 +12,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hackathon_shared.messaging_tables import InboxRecord
 
 
-async def already_processed(session: AsyncSession, event_ids: Iterable[str]) -> set[str]:
+async def already_processed(
+    session: AsyncSession, consumer_group: str, event_ids: Iterable[str]
+) -> set[str]:
+    """Which of these events this consumer group has already applied."""
     ids = list(set(event_ids))
     if not ids:
         return set()
     rows = await session.exec(
-        select(InboxRecord.event_id).where(col(InboxRecord.event_id).in_(ids))
+        select(InboxRecord.event_id).where(
+            InboxRecord.consumer_group == consumer_group, col(InboxRecord.event_id).in_(ids)
+        )
     )
     return set(rows.all())
 

@@ -40,8 +40,8 @@ class OutboxRecord(SQLModel, table=True):
 class InboxRecord(SQLModel, table=True):
     __tablename__ = "inbox"
 
+    consumer_group: str = Field(primary_key=True, max_length=200)
     event_id: str = Field(primary_key=True, max_length=64)
-    consumer_group: str = Field(max_length=200)
     topic: str = Field(max_length=255)
     processed_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
@@ -68,8 +68,8 @@ def create_messaging_tables() -> None:
     op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
     op.create_table(
         "inbox",
+        sa.Column("consumer_group", sa.String(200), primary_key=True),
         sa.Column("event_id", sa.String(64), primary_key=True),
-        sa.Column("consumer_group", sa.String(200), nullable=False),
         sa.Column("topic", sa.String(255), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )

@@ -156,7 +156,10 @@ class OutboxRelay:
             )
             return list(rows.all())
 
-    async def publish(self, rows: Sequence[OutboxRecord]) -> None:
+    async def publish(self, rows: Sequence[OutboxRecord]) -> int:
+        """Send the rows and wait for every acknowledgement. Returns how many rows, from the
+        first on, the broker acknowledged without a gap; the rest are sent again next round,
+        so an aggregate's events never skip ahead of one that failed."""
         futures: list[asyncio.Future[Any]] = []
         for row in rows:
             key = row.message_key.encode()
@@ -172,7 +175,24 @@ class OutboxRelay:
                     row.value.encode(), row.topic, key=key, headers=headers, no_confirm=True
                 )
             )
-        await asyncio.gather(*futures)
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, BaseException):
+                log.warning("outbox row %s not acknowledged: %r", rows[index].id, outcome)
+                return index
+        return len(rows)
+
+    async def republish_everything(self) -> int:
+        """Mark every row unpublished, so the relay sends the whole outbox again. For a broker
+        that kept nothing (the embedded one is memory-only): the outboxes are the durable
+        record, and consumers' inboxes absorb what they had already applied."""
+        async with self.db.transaction() as session:
+            result = await session.exec(
+                update(OutboxRecord)
+                .where(col(OutboxRecord.published_at).is_not(None))
+                .values(published_at=None)
+            )
+        return int(result.rowcount or 0)
 
     async def mark_published(self, rows: Sequence[OutboxRecord]) -> None:
         ids = [row.id for row in rows]
@@ -188,9 +208,12 @@ class OutboxRelay:
         rows = await self.pending()
         if not rows:
             return 0
-        await self.publish(rows)
-        await self.mark_published(rows)
-        self.published_total += len(rows)
+        acknowledged = rows[: await self.publish(rows)]
+        if acknowledged:
+            await self.mark_published(acknowledged)
+        self.published_total += len(acknowledged)
+        if len(acknowledged) < len(rows):
+            raise RuntimeError(f"{len(rows) - len(acknowledged)} outbox rows not acknowledged")
         return len(rows)
 
     async def run(self) -> None:

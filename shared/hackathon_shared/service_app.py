@@ -29,7 +29,12 @@ from hackathon_shared.migrations import upgrade_to_head
 from hackathon_shared.outbox import Outbox, OutboxRelay
 from hackathon_shared.problems import install_problem_handlers
 from hackathon_shared.settings import ServiceSettings
-from hackathon_shared.topics import ALL_TOPICS, EVENTS_TOPIC_OF_PRODUCER, dlq
+from hackathon_shared.topics import (
+    ALL_TOPICS,
+    EVENTS_TOPIC_OF_PRODUCER,
+    REGISTRATION_CONTACTS,
+    dlq,
+)
 
 
 @dataclass
@@ -108,6 +113,7 @@ def create_service_app(
     title: str | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
+    secret = settings.signing_secret()  # refuses to start without one
     runtime = build_runtime(settings)
     if subscribe is not None:
         subscribe(runtime)
@@ -120,7 +126,14 @@ def create_service_app(
             settings.kafka_bootstrap_servers,
             topics + [dlq(t) for t in topics],
             partitions=settings.topic_partitions,
+            # Contact details: only the latest per account is kept, and erasure's tombstone
+            # removes it.
+            topic_configs={
+                settings.topics.name(REGISTRATION_CONTACTS): {"cleanup.policy": "compact"}
+            },
         )
+        if settings.outbox_republish_on_start:
+            await runtime.relay.republish_everything()
         await runtime.register_consumers()
         await runtime.broker.start()
         runtime.relay.start()
@@ -135,7 +148,7 @@ def create_service_app(
 
     app = FastAPI(title=title or f"{settings.service_name} service", lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.jwt_secret = settings.jwt_secret
+    app.state.jwt_secret = secret
     install_problem_handlers(app)
     _install_observability(app, runtime)
     for router in routers:

@@ -21,10 +21,15 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""
     topic_partitions: int = 3
-    jwt_secret: str = Field(default="dev-only-insecure-secret", alias="HACKATHON_JWT_SECRET")
+    # No default: a service that could verify tokens with a well-known key would accept forged
+    # ones, so it refuses to start without a secret (the run command generates one).
+    jwt_secret: str | None = Field(default=None, alias="HACKATHON_JWT_SECRET", min_length=16)
     jwt_ttl_seconds: int = 900
     relay_interval_seconds: float = 0.2
     relay_batch_size: int = 500
+    # Set when the broker is known to have lost its log (the memory-only embedded broker after
+    # a restart): the outbox is then published again from its first row at start-up.
+    outbox_republish_on_start: bool = False
     consumer_batch_size: int = 500
     consumer_retries: int = 3
     consumer_retry_backoff_seconds: float = 0.2
@@ -43,6 +48,13 @@ class ServiceSettings(BaseSettings):
         return overrides
 
     log_level: str = "INFO"
+
+    def signing_secret(self) -> str:
+        if not self.jwt_secret:
+            raise RuntimeError(
+                "HACKATHON_JWT_SECRET must be set (the same value for every service)"
+            )
+        return self.jwt_secret
 
     def resolved_database_url(self) -> str:
         """``DATABASE_URL`` if given, else a SQLite file named after the service in the data

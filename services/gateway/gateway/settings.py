@@ -15,7 +15,7 @@ class GatewaySettings(BaseSettings):
     scoring_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
     upstream_timeout_seconds: float = 10.0
-    jwt_secret: str = Field(default="dev-only-insecure-secret", alias="HACKATHON_JWT_SECRET")
+    jwt_secret: str | None = Field(default=None, alias="HACKATHON_JWT_SECRET")
     log_level: str = "INFO"
 
     def service_urls(self) -> dict[str, str]:

@@ -20,7 +20,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     async def on_started(runtime: ServiceRuntime) -> None:
         if settings.organizer_email and settings.organizer_password:
             accounts = Accounts(
-                runtime.db, runtime.outbox, settings.jwt_secret, settings.jwt_ttl_seconds
+                runtime.db, runtime.outbox, settings.signing_secret(), settings.jwt_ttl_seconds
             )
             await accounts.ensure_organizer(
                 settings.organizer_email,

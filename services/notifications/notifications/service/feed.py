@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -20,16 +20,18 @@ async def record_notifications(session: AsyncSession, event: Envelope) -> None:
     """Event handler: store the in-app notifications the event causes (in the consumer's
     transaction; the inbox makes a redelivery a no-op, the unique key backs it up)."""
     for draft in notifications_for(event):
+        # Derived from the event, so that rebuilding from the log gives the same rows.
+        key = f"{event.event_id}/{draft.account_id}/in_app"
         session.add(
             NotificationRow(
-                notification_id=f"ntf_{uuid.uuid4().hex}",
+                notification_id=f"ntf_{uuid.uuid5(uuid.NAMESPACE_URL, key).hex}",
                 account_id=draft.account_id,
                 channel="in_app",
                 kind=draft.kind,
                 subject=draft.subject,
                 body=draft.body,
                 causing_event_id=str(event.event_id),
-                created_at=datetime.now(UTC),
+                created_at=event.occurred_at,
             )
         )
 

@@ -22,7 +22,7 @@ router = APIRouter()
 
 def accounts(runtime: Runtime) -> Accounts:
     settings = runtime.settings
-    return Accounts(runtime.db, runtime.outbox, settings.jwt_secret, settings.jwt_ttl_seconds)
+    return Accounts(runtime.db, runtime.outbox, settings.signing_secret(), settings.jwt_ttl_seconds)
 
 
 AccountsService = Annotated[Accounts, Depends(accounts)]

@@ -48,7 +48,7 @@ class Accounts:
             account_id=new_account_id(),
             email=email,
             display_name=display_name.strip(),
-            password_hash=hash_password(password),
+            password_hash=await hash_password(password),
             roles=",".join(roles or [PARTICIPANT]),
             created_at=now,
         )
@@ -90,7 +90,7 @@ class Accounts:
                 select(AccountRow).where(AccountRow.email == normalise_email(email))
             )
             account = found.first()
-        if not verify_password(account.password_hash if account else None, password):
+        if not await verify_password(account.password_hash if account else None, password):
             raise ProblemError(401, "invalid-credentials", "wrong e-mail or password")
         assert account is not None
         token = issue_token(
@@ -121,8 +121,8 @@ class Accounts:
         if ORGANIZER not in account.role_list():
             account.roles = ",".join([*account.role_list(), ORGANIZER])
             changed = True
-        if not verify_password(account.password_hash, password):
-            account.password_hash = hash_password(password)
+        if not await verify_password(account.password_hash, password):
+            account.password_hash = await hash_password(password)
             changed = True
         if changed:
             async with self.db.transaction() as session:

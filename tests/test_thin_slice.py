@@ -5,6 +5,7 @@ its welcome notification appears in the new account's feed, through the gateway.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -92,6 +93,7 @@ async def test_new_account_gets_a_welcome_notification(platform: Platform) -> No
         await wait_until(lambda: feed(client, auth), timeout=30, message="Ada's welcome")
         [welcome] = await feed(client, auth)
         assert welcome["kind"] == "welcome"
+        assert datetime.fromisoformat(str(welcome["created_at"])).utcoffset() == timedelta(0)
         assert welcome["read"] is False
 
         # Bob gets his own welcome, and neither sees the other's.

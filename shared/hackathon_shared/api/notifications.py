@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
+
+from hackathon_shared.api.timestamps import UtcDateTime
 
 
 class NotificationView(BaseModel):
@@ -12,5 +12,5 @@ class NotificationView(BaseModel):
     kind: str
     subject: str
     body: str
-    created_at: datetime
+    created_at: UtcDateTime
     read: bool

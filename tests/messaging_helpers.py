@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from hackathon_shared.consumer import EventConsumer
 from tests.polling import wait_until
+
+# The ``running_consumer`` fixture's type: (topic, db, handler, retries=2) -> async context.
+RunningConsumer = Callable[..., AbstractAsyncContextManager[EventConsumer]]
 
 
 async def read_records(bootstrap: str, topic: str, expected: int) -> list[ConsumerRecord[Any, Any]]:

@@ -4,26 +4,18 @@ Real broker, real databases."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hackathon_shared.consumer import EventConsumer
-from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import AccountCreated, AccountCreatedPayload
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
 from hackathon_shared.topics import REGISTRATION_EVENTS, Topics, dlq
-from tests.messaging_helpers import read_records, wait_for_committed
+from tests.messaging_helpers import RunningConsumer, read_records, wait_for_committed
 from tests.polling import wait_until
 from tests.support.tally import count_event, count_rows, migrate, tallies
-
-Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 
 def event_for(account_id: str) -> Envelope:
@@ -38,41 +30,6 @@ def event_for(account_id: str) -> Envelope:
 
 async def publish(broker: KafkaBroker, topic: str, value: bytes, key: str = "k") -> None:
     await broker.publish(value, topic, key=key.encode())
-
-
-RunningConsumer = Callable[..., AbstractAsyncContextManager[EventConsumer]]
-
-
-@pytest.fixture
-def running_consumer(
-    kafka_bootstrap: str, group_id: str, kafka_consumer_settings: dict[str, Any]
-) -> RunningConsumer:
-    """Start a consumer of ``topic`` in this test's group, as a context manager."""
-
-    @asynccontextmanager
-    async def start(
-        topic: str, db: Database, handler: Handler, retries: int = 2
-    ) -> AsyncIterator[EventConsumer]:
-        broker = KafkaBroker(kafka_bootstrap, enable_idempotence=False, logger=None)
-        consumer = EventConsumer(
-            name="tally",
-            db=db,
-            broker=broker,
-            topics=[topic],
-            group_id=group_id,
-            handler=handler,
-            retries=retries,
-            backoff=0.02,
-            consumer_options=dict(kafka_consumer_settings),
-        )
-        consumer.register()
-        await broker.start()
-        try:
-            yield consumer
-        finally:
-            await broker.stop()
-
-    return start
 
 
 async def test_event_delivered_twice_changes_state_once(

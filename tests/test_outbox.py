@@ -9,12 +9,11 @@ import pytest
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 
-from hackathon_shared.consumer import EventConsumer
 from hackathon_shared.events.catalogue import AccountCreated, AccountCreatedPayload, decode_event
 from hackathon_shared.events.envelope import GENESIS_HASH, verify_chain
 from hackathon_shared.outbox import Outbox, OutboxRelay
 from hackathon_shared.topics import REGISTRATION_EVENTS, Topics
-from tests.messaging_helpers import read_records, wait_for_committed
+from tests.messaging_helpers import RunningConsumer, read_records, wait_for_committed
 from tests.support.tally import TallyRow, count_event, count_rows, migrate, tallies
 
 
@@ -85,7 +84,7 @@ async def test_relay_crash_before_marking_republishes_and_inbox_absorbs(
     kafka_bootstrap: str,
     topic_prefix: str,
     group_id: str,
-    kafka_consumer_settings: dict[str, Any],
+    running_consumer: RunningConsumer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     producer_db = await migrate(database_url)
@@ -111,19 +110,7 @@ async def test_relay_crash_before_marking_republishes_and_inbox_absorbs(
     topic = topics.name(REGISTRATION_EVENTS)
     consumer_url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('consumer') / 'c.db'}"
     consumer_db = await migrate(consumer_url)
-    consumer_broker = KafkaBroker(kafka_bootstrap, enable_idempotence=False, logger=None)
-    consumer = EventConsumer(
-        name="tally",
-        db=consumer_db,
-        broker=consumer_broker,
-        topics=[topic],
-        group_id=group_id,
-        handler=count_event,
-        consumer_options=dict(kafka_consumer_settings),
-    )
-    consumer.register()
-    await consumer_broker.start()
-    try:
+    async with running_consumer(topic, consumer_db, count_event) as consumer:
         await wait_for_committed(kafka_bootstrap, group_id, topic, 1)
         assert await tallies(consumer_db) == {"acc_2": 1}
 
@@ -138,10 +125,8 @@ async def test_relay_crash_before_marking_republishes_and_inbox_absorbs(
         assert await tallies(consumer_db) == {"acc_2": 1}
         assert await count_rows(consumer_db, "inbox") == 1
         assert consumer.dead_lettered == 0  # absorbed, not rejected
-    finally:
-        await consumer_broker.stop()
-        await consumer_db.dispose()
-        await producer_db.dispose()
+    await consumer_db.dispose()
+    await producer_db.dispose()
 
 
 async def test_sequences_and_hash_chain_per_aggregate(database_url: str, topic_prefix: str) -> None:

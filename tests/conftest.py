@@ -13,7 +13,7 @@ from hackathon_shared.kafka_admin import ensure_topics
 from hackathon_shared.topics import Topics
 from tests.messaging_helpers import RunningConsumer
 
-pytest_plugins = ["tests.kafka_fixtures", "tests.database_fixtures"]
+pytest_plugins = ["tests.kafka_fixtures", "tests.database_fixtures", "tests.platform_fixtures"]
 
 
 @pytest.fixture

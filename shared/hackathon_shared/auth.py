@@ -77,3 +77,27 @@ def current_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The verified caller when a token is sent (a bad token is still a 401), else None."""
+    if not request.headers.get("authorization"):
+        return None
+    return current_principal(request)
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_role(principal: Principal, role: str) -> None:
+    if not principal.has_role(role):
+        raise ProblemError(403, "forbidden", f"only an {role} may do this")
+
+
+def organizer(principal: CurrentPrincipal) -> Principal:
+    """FastAPI dependency: the verified caller, who must be an organizer."""
+    require_role(principal, "organizer")
+    return principal
+
+
+Organizer = Annotated[Principal, Depends(organizer)]

@@ -4,6 +4,7 @@ the OpenAPI document describes them) and forwards to the owning service."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -14,6 +15,18 @@ from hackathon_shared.api.accounts import (
     MeAnswer,
     NewAccount,
     TokenAnswer,
+)
+from hackathon_shared.api.hackathons import (
+    HackathonView,
+    JoinTeam,
+    JudgeAnswer,
+    NewHackathon,
+    NewJudge,
+    NewRegistration,
+    NewTeam,
+    PhaseChange,
+    RegistrationAnswer,
+    TeamView,
 )
 from hackathon_shared.api.notifications import NotificationView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -52,3 +65,114 @@ async def my_notifications(
     cursor: Cursor = None,
 ) -> Response:
     return await services.forward(request, "notifications", "/notifications")
+
+
+@router.delete("/me", status_code=204, tags=["accounts"])
+async def erase_me(request: Request, services: Services) -> Response:
+    return await services.forward(request, "registration", "/me")
+
+
+# ---- hackathons -------------------------------------------------------------------------
+
+
+@router.post("/hackathons", status_code=201, response_model=HackathonView, tags=["hackathons"])
+async def create_hackathon(body: NewHackathon, request: Request, services: Services) -> Response:
+    return await services.forward(request, "registration", "/hackathons", body)
+
+
+@router.get("/hackathons", response_model=Page[HackathonView], tags=["hackathons"])
+async def list_hackathons(
+    request: Request, services: Services, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Response:
+    return await services.forward(request, "registration", "/hackathons")
+
+
+@router.get("/hackathons/{hackathon_id}", response_model=HackathonView, tags=["hackathons"])
+async def get_hackathon(hackathon_id: str, request: Request, services: Services) -> Response:
+    return await services.forward(request, "registration", f"/hackathons/{quote(hackathon_id)}")
+
+
+@router.post("/hackathons/{hackathon_id}/phase", response_model=HackathonView, tags=["hackathons"])
+async def change_phase(
+    hackathon_id: str, body: PhaseChange, request: Request, services: Services
+) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/phase"
+    return await services.forward(request, "registration", path, body)
+
+
+@router.post(
+    "/hackathons/{hackathon_id}/registrations",
+    status_code=201,
+    response_model=RegistrationAnswer,
+    tags=["registration and teams"],
+)
+async def register(
+    hackathon_id: str, body: NewRegistration, request: Request, services: Services
+) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/registrations"
+    return await services.forward(request, "registration", path, body)
+
+
+@router.post(
+    "/hackathons/{hackathon_id}/judges",
+    status_code=201,
+    response_model=JudgeAnswer,
+    tags=["registration and teams"],
+)
+async def enrol_judge(
+    hackathon_id: str, body: NewJudge, request: Request, services: Services
+) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/judges"
+    return await services.forward(request, "registration", path, body)
+
+
+# ---- teams ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/hackathons/{hackathon_id}/teams",
+    status_code=201,
+    response_model=TeamView,
+    tags=["registration and teams"],
+)
+async def form_team(
+    hackathon_id: str, body: NewTeam, request: Request, services: Services
+) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/teams"
+    return await services.forward(request, "registration", path, body)
+
+
+@router.get(
+    "/hackathons/{hackathon_id}/teams",
+    response_model=Page[TeamView],
+    tags=["registration and teams"],
+)
+async def list_teams(
+    hackathon_id: str,
+    request: Request,
+    services: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/teams"
+    return await services.forward(request, "registration", path)
+
+
+@router.get("/teams/{team_id}", response_model=TeamView, tags=["registration and teams"])
+async def get_team(team_id: str, request: Request, services: Services) -> Response:
+    return await services.forward(request, "registration", f"/teams/{quote(team_id)}")
+
+
+@router.post(
+    "/teams/{team_id}/members",
+    status_code=201,
+    response_model=TeamView,
+    tags=["registration and teams"],
+)
+async def join_team(team_id: str, body: JoinTeam, request: Request, services: Services) -> Response:
+    return await services.forward(request, "registration", f"/teams/{quote(team_id)}/members", body)
+
+
+@router.delete("/teams/{team_id}/members/me", status_code=204, tags=["registration and teams"])
+async def leave_team(team_id: str, request: Request, services: Services) -> Response:
+    return await services.forward(request, "registration", f"/teams/{quote(team_id)}/members/me")

@@ -7,7 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hackathon_shared.service_app import ServiceRuntime, create_service_app
-from registration.entrypoints.http import router
+from registration.adapters.sign_in_limiter import SignInLimiter
+from registration.entrypoints.accounts_http import router as accounts_router
+from registration.entrypoints.hackathons_http import router as hackathons_router
+from registration.entrypoints.subscribers import subscribe
+from registration.entrypoints.teams_http import router as teams_router
 from registration.service.accounts import Accounts
 from registration.settings import RegistrationSettings
 
@@ -28,10 +32,15 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
                 settings.organizer_display_name,
             )
 
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         migrations=MIGRATIONS,
-        routers=[router],
+        routers=[accounts_router, hackathons_router, teams_router],
+        subscribe=subscribe,
         on_started=on_started,
         title="Registration service",
     )
+    app.state.sign_in_limiter = SignInLimiter(
+        settings.sign_in_max_failures, settings.sign_in_window_seconds
+    )
+    return app

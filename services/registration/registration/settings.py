@@ -10,3 +10,6 @@ class RegistrationSettings(ServiceSettings):
     organizer_email: str | None = Field(default=None, alias="HACKATHON_ORGANIZER_EMAIL")
     organizer_password: str | None = Field(default=None, alias="HACKATHON_ORGANIZER_PASSWORD")
     organizer_display_name: str = "Organizer"
+    consent_policy_version: str = "2026-01"
+    sign_in_max_failures: int = 5
+    sign_in_window_seconds: float = 900.0

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.db import Database
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.pagination import decode_cursor, encode_cursor, invalid_cursor
+from hackathon_shared.pagination import keyset_page
 from notifications.adapters.tables import NotificationRow
 from notifications.domain.rules import notifications_for
 
@@ -41,29 +39,13 @@ async def list_feed(
 ) -> tuple[list[NotificationRow], str | None]:
     """One account's notifications, newest first, keyset-paginated."""
     query = select(NotificationRow).where(NotificationRow.account_id == account_id)
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            created_at, notification_id = datetime.fromisoformat(position[0]), str(position[1])
-        except (ValueError, IndexError, TypeError) as error:
-            raise invalid_cursor() from error
-        query = query.where(
-            or_(
-                col(NotificationRow.created_at) < created_at,
-                and_(
-                    col(NotificationRow.created_at) == created_at,
-                    col(NotificationRow.notification_id) < notification_id,
-                ),
-            )
-        )
-    query = query.order_by(
-        col(NotificationRow.created_at).desc(), col(NotificationRow.notification_id).desc()
-    ).limit(limit + 1)
     async with db.sessions() as session:
-        rows = list((await session.exec(query)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), last.notification_id])
-    return rows, next_cursor
+        return await keyset_page(
+            session,
+            query,
+            col(NotificationRow.created_at),
+            col(NotificationRow.notification_id),
+            limit,
+            cursor,
+            newest_first=True,
+        )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -18,3 +19,68 @@ class AccountRow(SQLModel, table=True):
 
     def role_list(self) -> list[str]:
         return [r for r in self.roles.split(",") if r]
+
+
+class HackathonRow(SQLModel, table=True):
+    __tablename__ = "hackathons"
+
+    hackathon_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    phase: str = Field(max_length=20)
+    max_teams: int
+    min_team_size: int
+    max_team_size: int
+    # The rest of the definition as given (challenges with ids, rubric, awards, deadline...).
+    definition: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class ParticipantRow(SQLModel, table=True):
+    __tablename__ = "participants"
+    __table_args__ = (sa.UniqueConstraint("hackathon_id", "account_id", name="uq_participant"),)
+
+    participant_id: str = Field(primary_key=True, max_length=64)
+    hackathon_id: str = Field(max_length=64, foreign_key="hackathons.hackathon_id")
+    account_id: str = Field(max_length=64, foreign_key="accounts.account_id")
+    sector: str = Field(max_length=30)
+    consent_version: str = Field(max_length=50)
+    consented_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class TeamRow(SQLModel, table=True):
+    __tablename__ = "teams"
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    hackathon_id: str = Field(max_length=64, foreign_key="hackathons.hackathon_id", index=True)
+    name: str = Field(max_length=100)
+    # Trimmed, case-folded name; unique among a hackathon's active teams (partial index).
+    name_key: str = Field(max_length=100)
+    challenge_id: str = Field(max_length=64)
+    captain_id: str = Field(max_length=64)
+    invite_code: str = Field(max_length=64)
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class TeamMemberRow(SQLModel, table=True):
+    __tablename__ = "team_members"
+    # One team per participant per hackathon, enforced by the database as well.
+    __table_args__ = (sa.UniqueConstraint("hackathon_id", "account_id", name="uq_one_team"),)
+
+    team_id: str = Field(primary_key=True, max_length=64, foreign_key="teams.team_id")
+    account_id: str = Field(primary_key=True, max_length=64)
+    hackathon_id: str = Field(max_length=64)
+    joined_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    position: int  # order of joining within the team, for the captaincy hand-over
+
+
+class JudgeRow(SQLModel, table=True):
+    __tablename__ = "judges"
+
+    hackathon_id: str = Field(
+        primary_key=True, max_length=64, foreign_key="hackathons.hackathon_id"
+    )
+    account_id: str = Field(primary_key=True, max_length=64)
+    conflicts: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    enrolled_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))

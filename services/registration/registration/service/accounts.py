@@ -12,11 +12,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.auth import issue_token
 from hackathon_shared.db import Database
-from hackathon_shared.events.catalogue import AccountCreated, AccountCreatedPayload, ContactDetails
+from hackathon_shared.events.catalogue import (
+    AccountCreated,
+    AccountCreatedPayload,
+    AccountErased,
+    AccountErasedPayload,
+    ContactDetails,
+)
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.problems import ProblemError
 from hackathon_shared.topics import REGISTRATION_CONTACTS
 from registration.adapters.passwords import hash_password, verify_password
+from registration.adapters.sign_in_limiter import SignInLimiter
 from registration.adapters.tables import AccountRow
 from registration.domain.accounts import ORGANIZER, PARTICIPANT, new_account_id, normalise_email
 
@@ -28,11 +35,19 @@ class IssuedToken:
 
 
 class Accounts:
-    def __init__(self, db: Database, outbox: Outbox, jwt_secret: str, token_ttl: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        jwt_secret: str,
+        token_ttl: int,
+        limiter: SignInLimiter | None = None,
+    ) -> None:
         self.db = db
         self.outbox = outbox
         self.jwt_secret = jwt_secret
         self.token_ttl = token_ttl
+        self.limiter = limiter or SignInLimiter()
 
     async def create(
         self,
@@ -85,14 +100,16 @@ class Accounts:
         )
 
     async def issue_token(self, email: str, password: str) -> IssuedToken:
+        email = normalise_email(email)
+        self.limiter.check(email)
         async with self.db.sessions() as session:
-            found = await session.exec(
-                select(AccountRow).where(AccountRow.email == normalise_email(email))
-            )
+            found = await session.exec(select(AccountRow).where(AccountRow.email == email))
             account = found.first()
         if not await verify_password(account.password_hash if account else None, password):
+            self.limiter.failed(email)
             raise ProblemError(401, "invalid-credentials", "wrong e-mail or password")
         assert account is not None
+        self.limiter.succeeded(email)
         token = issue_token(
             self.jwt_secret, account.account_id, account.role_list(), self.token_ttl
         )
@@ -102,8 +119,28 @@ class Accounts:
         async with self.db.sessions() as session:
             account = await session.get(AccountRow, account_id)
         if account is None or account.email is None:
-            raise ProblemError(404, "account-not-found", "no such account")
+            raise ProblemError(401, "unauthenticated", "this account no longer exists")
         return account
+
+    async def erase(self, account_id: str, correlation_id: str | None) -> None:
+        """Remove the account's personal data; its id stays, so what the person decided
+        (memberships, scores) remains verifiable in the log."""
+        async with self.db.transaction() as session:
+            account = await session.get(AccountRow, account_id, with_for_update=True)
+            if account is None or account.email is None:
+                raise ProblemError(401, "unauthenticated", "this account no longer exists")
+            account.email = None
+            account.display_name = None
+            account.password_hash = None
+            session.add(account)
+            await self.outbox.append(
+                session,
+                AccountErased,
+                AccountErasedPayload(account_id=account_id),
+                aggregate_id=account_id,
+                correlation_id=correlation_id,
+            )
+            await self.outbox.append_record(session, REGISTRATION_CONTACTS, account_id, None)
 
     async def ensure_organizer(self, email: str, password: str, display_name: str) -> None:
         """Make sure an organizer account with these credentials exists (start-up)."""

@@ -1,10 +1,8 @@
-"""HTTP entrypoints of the registration service: translate requests into use-case calls."""
+"""HTTP entrypoints for accounts and tokens: translate requests into use-case calls."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Response
 
 from hackathon_shared.api.accounts import (
     AccountCreatedAnswer,
@@ -14,29 +12,17 @@ from hackathon_shared.api.accounts import (
     TokenAnswer,
 )
 from hackathon_shared.auth import CurrentPrincipal
-from hackathon_shared.service_app import Runtime
-from registration.service.accounts import Accounts
+from registration.entrypoints.dependencies import AccountsService, RequestId
 
 router = APIRouter()
 
 
-def accounts(runtime: Runtime) -> Accounts:
-    settings = runtime.settings
-    return Accounts(runtime.db, runtime.outbox, settings.signing_secret(), settings.jwt_ttl_seconds)
-
-
-AccountsService = Annotated[Accounts, Depends(accounts)]
-
-
 @router.post("/accounts", status_code=201, response_model=AccountCreatedAnswer)
 async def create_account(
-    body: NewAccount, service: AccountsService, request: Request
+    body: NewAccount, service: AccountsService, request_id: RequestId
 ) -> AccountCreatedAnswer:
     account = await service.create(
-        body.email,
-        body.password,
-        body.display_name,
-        correlation_id=request.headers.get("x-request-id"),
+        body.email, body.password, body.display_name, correlation_id=request_id
     )
     return AccountCreatedAnswer(account_id=account.account_id)
 
@@ -56,3 +42,11 @@ async def me(principal: CurrentPrincipal, service: AccountsService) -> MeAnswer:
         display_name=account.display_name or "",
         roles=account.role_list(),
     )
+
+
+@router.delete("/me", status_code=204)
+async def erase_me(
+    principal: CurrentPrincipal, service: AccountsService, request_id: RequestId
+) -> Response:
+    await service.erase(principal.account_id, request_id)
+    return Response(status_code=204)

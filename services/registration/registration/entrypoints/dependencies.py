@@ -1,0 +1,48 @@
+"""Use cases as FastAPI dependencies, built from the running service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hackathon_shared.service_app import Runtime
+from registration.adapters.sign_in_limiter import SignInLimiter
+from registration.service.accounts import Accounts
+from registration.service.hackathons import Hackathons
+from registration.service.teams import Teams
+from registration.settings import RegistrationSettings
+
+
+def _settings(runtime: Runtime) -> RegistrationSettings:
+    settings = runtime.settings
+    assert isinstance(settings, RegistrationSettings)
+    return settings
+
+
+def accounts(runtime: Runtime, request: Request) -> Accounts:
+    settings = _settings(runtime)
+    limiter: SignInLimiter = request.app.state.sign_in_limiter
+    return Accounts(
+        runtime.db, runtime.outbox, settings.signing_secret(), settings.jwt_ttl_seconds, limiter
+    )
+
+
+def hackathons(runtime: Runtime) -> Hackathons:
+    return Hackathons(runtime.db, runtime.outbox, _settings(runtime).consent_policy_version)
+
+
+def teams(runtime: Runtime) -> Teams:
+    return Teams(runtime.db, runtime.outbox)
+
+
+AccountsService = Annotated[Accounts, Depends(accounts)]
+HackathonsService = Annotated[Hackathons, Depends(hackathons)]
+TeamsService = Annotated[Teams, Depends(teams)]
+
+
+def request_id(request: Request) -> str | None:
+    return request.headers.get("x-request-id")
+
+
+RequestId = Annotated[str | None, Depends(request_id)]

@@ -1,0 +1,81 @@
+"""HTTP entrypoints for hackathons, participants' registrations and judges."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hackathon_shared.api.hackathons import (
+    HackathonView,
+    JudgeAnswer,
+    NewHackathon,
+    NewJudge,
+    NewRegistration,
+    PhaseChange,
+    RegistrationAnswer,
+)
+from hackathon_shared.auth import CurrentPrincipal, Organizer
+from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from registration.entrypoints.dependencies import HackathonsService, RequestId
+
+router = APIRouter()
+
+
+@router.post("/hackathons", status_code=201, response_model=HackathonView)
+async def create_hackathon(
+    body: NewHackathon, organizer: Organizer, service: HackathonsService, request_id: RequestId
+) -> HackathonView:
+    return await service.create(body, organizer.account_id, request_id)
+
+
+@router.get("/hackathons", response_model=Page[HackathonView])
+async def list_hackathons(
+    service: HackathonsService, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[HackathonView]:
+    items, next_cursor = await service.page(limit, cursor)
+    return Page[HackathonView](items=items, next_cursor=next_cursor)
+
+
+@router.get("/hackathons/{hackathon_id}", response_model=HackathonView)
+async def get_hackathon(hackathon_id: str, service: HackathonsService) -> HackathonView:
+    return await service.get(hackathon_id)
+
+
+@router.post("/hackathons/{hackathon_id}/phase", response_model=HackathonView)
+async def change_phase(
+    hackathon_id: str,
+    body: PhaseChange,
+    organizer: Organizer,
+    service: HackathonsService,
+    request_id: RequestId,
+) -> HackathonView:
+    return await service.change_phase(hackathon_id, body.phase, organizer.account_id, request_id)
+
+
+@router.post(
+    "/hackathons/{hackathon_id}/registrations",
+    status_code=201,
+    response_model=RegistrationAnswer,
+)
+async def register(
+    hackathon_id: str,
+    body: NewRegistration,
+    principal: CurrentPrincipal,
+    service: HackathonsService,
+    request_id: RequestId,
+) -> RegistrationAnswer:
+    participant = await service.register_participant(
+        hackathon_id, principal.account_id, body.sector, request_id
+    )
+    return RegistrationAnswer(participant_id=participant.participant_id)
+
+
+@router.post("/hackathons/{hackathon_id}/judges", status_code=201, response_model=JudgeAnswer)
+async def enrol_judge(
+    hackathon_id: str,
+    body: NewJudge,
+    _organizer: Organizer,
+    service: HackathonsService,
+    request_id: RequestId,
+) -> JudgeAnswer:
+    judge_id = await service.enrol_judge(hackathon_id, body.email, body.conflicts, request_id)
+    return JudgeAnswer(judge_id=judge_id)

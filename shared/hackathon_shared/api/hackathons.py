@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 Phase = Literal["draft", "registration", "hacking", "judging", "finished"]
@@ -23,11 +23,13 @@ class CriterionIn(BaseModel):
     min: float = Field(default=1, allow_inf_nan=False)
     max: float = Field(default=10, allow_inf_nan=False)
 
-    @model_validator(mode="after")
-    def _scale(self) -> CriterionIn:
-        if self.min >= self.max:
-            raise PydanticCustomError("scale", "the scale's min must be less than its max")
-        return self
+    @field_validator("max")
+    @classmethod
+    def _scale(cls, maximum: float, info: ValidationInfo) -> float:
+        minimum = info.data.get("min")
+        if minimum is not None and minimum >= maximum:
+            raise PydanticCustomError("scale", "the scale's max must be greater than its min")
+        return maximum
 
 
 class RubricIn(BaseModel):
@@ -72,9 +74,8 @@ class NewHackathon(BaseModel):
 
     @field_validator("max_team_size")
     @classmethod
-    def _sizes(cls, max_team_size: int, info: object) -> int:
-        data = getattr(info, "data", {})
-        minimum = data.get("min_team_size")
+    def _sizes(cls, max_team_size: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("min_team_size")
         if minimum is not None and max_team_size < minimum:
             raise PydanticCustomError("team_size", "max_team_size must be at least min_team_size")
         return max_team_size

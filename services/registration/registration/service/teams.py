@@ -52,6 +52,12 @@ def _already_in_team() -> ProblemError:
     return ProblemError(409, "already-in-team", "you are in a team of this hackathon already")
 
 
+def _is_second_membership(error: IntegrityError) -> bool:
+    """The one-team-per-participant key (named on PostgreSQL, by its columns on SQLite)."""
+    message = str(error.orig)
+    return "uq_one_team" in message or "team_members.hackathon_id" in message
+
+
 async def _require_registered(session: AsyncSession, hackathon_id: str, account_id: str) -> None:
     found = await session.exec(
         select(ParticipantRow.participant_id).where(
@@ -177,6 +183,8 @@ class Teams:
                 )
                 view = await self._view(session, team, with_code=True)
         except IntegrityError as error:  # the same person forming two teams at once
+            if not _is_second_membership(error):
+                raise
             raise _already_in_team() from error
         return view
 
@@ -218,6 +226,8 @@ class Teams:
                 )
                 view = await self._view(session, team, with_code=True)
         except IntegrityError as error:  # joined another team in a concurrent request
+            if not _is_second_membership(error):
+                raise
             raise _already_in_team() from error
         return view
 

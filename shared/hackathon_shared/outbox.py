@@ -57,6 +57,7 @@ class Outbox:
         aggregate_id: str,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        occurred_at: datetime | None = None,
     ) -> Envelope:
         """Seal an event as the next link of its aggregate's chain and stage it for publishing.
 
@@ -84,6 +85,7 @@ class Outbox:
             prev_hash=prev_hash,
             correlation_id=correlation_id,
             causation_id=causation_id,
+            occurred_at=occurred_at,
         )
         session.add(
             OutboxRecord(

@@ -29,6 +29,7 @@ from hackathon_shared.api.hackathons import (
     TeamView,
 )
 from hackathon_shared.api.notifications import NotificationView
+from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1")
@@ -176,3 +177,40 @@ async def join_team(team_id: str, body: JoinTeam, request: Request, services: Se
 @router.delete("/teams/{team_id}/members/me", status_code=204, tags=["registration and teams"])
 async def leave_team(team_id: str, request: Request, services: Services) -> Response:
     return await services.forward(request, "registration", f"/teams/{quote(team_id)}/members/me")
+
+
+# ---- submissions ------------------------------------------------------------------------
+
+
+@router.put(
+    "/teams/{team_id}/submission",
+    response_model=SubmissionView,
+    responses={201: {"model": SubmissionView, "description": "the first version"}},
+    tags=["submissions"],
+)
+async def submit(
+    team_id: str, body: SubmissionIn, request: Request, services: Services
+) -> Response:
+    path = f"/teams/{quote(team_id)}/submission"
+    return await services.forward(request, "submissions", path, body)
+
+
+@router.get("/teams/{team_id}/submission", response_model=SubmissionView, tags=["submissions"])
+async def read_submission(team_id: str, request: Request, services: Services) -> Response:
+    return await services.forward(request, "submissions", f"/teams/{quote(team_id)}/submission")
+
+
+@router.get(
+    "/hackathons/{hackathon_id}/submissions",
+    response_model=Page[SubmissionView],
+    tags=["submissions"],
+)
+async def list_submissions(
+    hackathon_id: str,
+    request: Request,
+    services: Services,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/submissions"
+    return await services.forward(request, "submissions", path)

@@ -1,0 +1,183 @@
+"""The submissions service's view of other services' facts, kept from their events.
+
+``apply_event`` is the one projection, used live by the subscriber and for a rebuild from
+the log. Per-aggregate order is guaranteed by the log (one aggregate, one partition); across
+aggregates the handlers do not depend on order (a team may be heard of before its hackathon).
+Redeliveries are absorbed by the inbox and, besides, every change here is idempotent.
+
+Live, a team's withdrawal also withdraws its submission and publishes `SubmissionWithdrawn`
+(a decision). On a rebuild nothing is decided again: the service's own events
+(`SubmissionReceived`, `SubmissionWithdrawn`) are replayed into the submissions table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.db import Database
+from hackathon_shared.events.catalogue import (
+    HackathonCreated,
+    HackathonPhaseChanged,
+    JudgeAssigned,
+    SubmissionReceived,
+    SubmissionWithdrawn,
+    SubmissionWithdrawnPayload,
+    TeamMemberJoined,
+    TeamMemberLeft,
+    TeamRegistered,
+    TeamWithdrawn,
+)
+from hackathon_shared.events.envelope import Envelope
+from hackathon_shared.outbox import Outbox
+from submissions.adapters.tables import (
+    KnownAssignment,
+    KnownHackathon,
+    KnownMember,
+    KnownTeam,
+    SubmissionRow,
+)
+
+PHASE_ORDER = ("draft", "registration", "hacking", "judging", "finished")
+
+
+async def _add_member(session: AsyncSession, team_id: str, account_id: str) -> None:
+    if await session.get(KnownMember, (team_id, account_id)) is None:
+        session.add(KnownMember(team_id=team_id, account_id=account_id))
+
+
+async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | None) -> None:
+    """Project one event. ``outbox`` is given live (decisions are published) and None on a
+    rebuild (the service's own events are replayed instead)."""
+    if isinstance(event, HackathonCreated):
+        created = event.payload
+        if await session.get(KnownHackathon, created.hackathon_id) is None:
+            session.add(
+                KnownHackathon(
+                    hackathon_id=created.hackathon_id,
+                    phase="draft",
+                    submission_deadline=created.submission_deadline,
+                    min_team_size=created.min_team_size,
+                    challenge_ids=[c.challenge_id for c in created.challenges],
+                )
+            )
+    elif isinstance(event, HackathonPhaseChanged):
+        hackathon = await session.get(KnownHackathon, event.payload.hackathon_id)
+        to_phase = event.payload.to_phase
+        if hackathon is not None and PHASE_ORDER.index(to_phase) > PHASE_ORDER.index(
+            hackathon.phase
+        ):
+            hackathon.phase = to_phase
+            session.add(hackathon)
+    elif isinstance(event, TeamRegistered):
+        team = event.payload
+        if await session.get(KnownTeam, team.team_id) is None:
+            session.add(
+                KnownTeam(
+                    team_id=team.team_id,
+                    hackathon_id=team.hackathon_id,
+                    challenge_id=team.challenge_id,
+                    status="active",
+                )
+            )
+            for account_id in team.members:
+                await _add_member(session, team.team_id, account_id)
+    elif isinstance(event, TeamMemberJoined):
+        await _add_member(session, event.payload.team_id, event.payload.account_id)
+    elif isinstance(event, TeamMemberLeft):
+        await session.exec(
+            delete(KnownMember).where(
+                KnownMember.team_id == event.payload.team_id,  # type: ignore[arg-type]
+                KnownMember.account_id == event.payload.account_id,  # type: ignore[arg-type]
+            )
+        )
+    elif isinstance(event, TeamWithdrawn):
+        await _team_withdrawn(session, event, outbox)
+    elif isinstance(event, JudgeAssigned):
+        assigned = event.payload
+        key = (assigned.submission_id, assigned.judge_id)
+        if await session.get(KnownAssignment, key) is None:
+            session.add(
+                KnownAssignment(submission_id=assigned.submission_id, judge_id=assigned.judge_id)
+            )
+    elif isinstance(event, SubmissionReceived) and outbox is None:
+        await _replay_submission(session, event)
+    elif isinstance(event, SubmissionWithdrawn) and outbox is None:
+        row = await session.get(SubmissionRow, event.payload.submission_id)
+        if row is not None:
+            row.status = "withdrawn"
+            session.add(row)
+
+
+async def _team_withdrawn(
+    session: AsyncSession, event: TeamWithdrawn, outbox: Outbox | None
+) -> None:
+    team = await session.get(KnownTeam, event.payload.team_id, with_for_update=True)
+    if team is not None:
+        team.status = "withdrawn"
+        session.add(team)
+    if outbox is None:
+        return
+    found = await session.exec(
+        select(SubmissionRow).where(SubmissionRow.team_id == event.payload.team_id)
+    )
+    submission = found.first()
+    if submission is None or submission.status == "withdrawn":
+        return
+    submission.status = "withdrawn"
+    session.add(submission)
+    await outbox.append(
+        session,
+        SubmissionWithdrawn,
+        SubmissionWithdrawnPayload(
+            submission_id=submission.submission_id,
+            hackathon_id=submission.hackathon_id,
+            team_id=submission.team_id,
+            reason="the team withdrew",
+        ),
+        aggregate_id=submission.submission_id,
+        correlation_id=event.correlation_id,
+        causation_id=str(event.event_id),
+    )
+
+
+async def _replay_submission(session: AsyncSession, event: SubmissionReceived) -> None:
+    p = event.payload
+    row = await session.get(SubmissionRow, p.submission_id)
+    if row is not None and row.version >= p.version:
+        return
+    fields: dict[str, Any] = {
+        "team_id": p.team_id,
+        "hackathon_id": p.hackathon_id,
+        "challenge_id": p.challenge_id,
+        "version": p.version,
+        "title": p.title,
+        "summary": p.summary,
+        "kind": p.kind,
+        "repo_url": p.repo_url,
+        "demo_url": p.demo_url,
+        "submitted_by": p.submitted_by,
+        "submitted_at": event.occurred_at,
+        "first_submitted_at": p.first_submitted_at,
+    }
+    if row is None:
+        session.add(SubmissionRow(submission_id=p.submission_id, status="active", **fields))
+        return
+    for name, value in fields.items():
+        setattr(row, name, value)
+    session.add(row)
+
+
+async def rebuild(db: Database, events: Iterable[Envelope]) -> int:
+    """Replay events (registration's, scoring's and this service's own, in log order per
+    aggregate) into a database with fresh tables. Returns how many events were applied."""
+    applied = 0
+    async with db.transaction() as session:
+        for event in events:
+            await apply_event(session, event, outbox=None)
+            await session.flush()
+            applied += 1
+    return applied

@@ -13,8 +13,6 @@ from hackathon_shared.kafka_admin import ensure_topics
 from hackathon_shared.topics import Topics
 from tests.messaging_helpers import RunningConsumer
 
-pytest_plugins = ["tests.kafka_fixtures", "tests.database_fixtures", "tests.platform_fixtures"]
-
 
 @pytest.fixture
 async def broker(kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[KafkaBroker]:

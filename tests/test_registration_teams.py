@@ -626,3 +626,67 @@ async def test_failed_sign_ins_are_rate_limited_per_email(api: Api) -> None:
 
     # Another address is not affected.
     await api.sign_in(neighbour_email)
+
+
+async def test_teams_change_in_registration_and_hacking_only(api: Api) -> None:
+    hackathon = await open_hackathon(api, max_team_size=3, max_teams=3)
+    captain, joiner, late = await participants(api, hackathon, 3, "Phase")
+    team = await create_team(api, hackathon, captain)
+    await join(api, team, joiner)
+    organizer = await api.organizer()
+    for phase in ("hacking", "judging"):
+        moved = await api.http.post(
+            f"/hackathons/{hackathon.hackathon_id}/phase", headers=organizer, json={"phase": phase}
+        )
+        assert moved.status_code == 200, moved.text
+    # In judging nobody forms, joins or leaves a team, and the team stays as it was.
+    assert_problem(
+        await create_team_request(api, hackathon, late.auth, "Too late"), 409, "wrong-phase"
+    )
+    assert_problem(
+        await join_request(api, team["team_id"], late.auth, team["invite_code"]), 409, "wrong-phase"
+    )
+    left = await api.http.delete(f"/teams/{team['team_id']}/members/me", headers=joiner.auth)
+    assert_problem(left, 409, "wrong-phase")
+    assert member_ids(await get_team(api, team["team_id"])) == [
+        captain.account_id,
+        joiner.account_id,
+    ]
+
+
+async def test_an_unknown_team_is_not_found(api: Api) -> None:
+    hackathon = await open_hackathon(api)
+    someone = await participant(api, hackathon, "Lost")
+    assert_problem(await api.http.get("/teams/team_does_not_exist"), 404, "team-not-found")
+    assert_problem(
+        await join_request(api, "team_does_not_exist", someone.auth, "whatever"),
+        404,
+        "team-not-found",
+    )
+
+
+async def test_an_erased_account_token_is_refused_at_once(api: Api) -> None:
+    hackathon = await open_hackathon(api)
+    other = await open_hackathon(api)
+    person = await participant(api, hackathon, "Gone")
+    team = await create_team(api, hackathon, person)
+    erased = await api.http.delete("/me", headers=person.auth)
+    assert erased.status_code == 204
+    # The token has not expired, yet nothing can be done with it any more.
+    register_again = await api.http.post(
+        f"/hackathons/{other.hackathon_id}/registrations",
+        headers=person.auth,
+        json={"sector": "academia", "consent": True},
+    )
+    assert_problem(register_again, 401, "unauthenticated")
+    assert_problem(
+        await create_team_request(api, other, person.auth, "Ghost team"), 401, "unauthenticated"
+    )
+    assert_problem(
+        await api.http.get(f"/teams/{team['team_id']}", headers=person.auth), 401, "unauthenticated"
+    )
+    assert_problem(
+        await api.http.delete(f"/teams/{team['team_id']}/members/me", headers=person.auth),
+        401,
+        "unauthenticated",
+    )

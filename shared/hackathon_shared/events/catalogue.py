@@ -14,7 +14,7 @@ field that holds it in its ``AGGREGATE_FIELD`` class variable:
 =====================================================  ==================
 event types                                            ``aggregate_id``
 =====================================================  ==================
-AccountCreated, AccountErased                          ``account_id``
+AccountCreated, AccountRolesChanged, AccountErased     ``account_id``
 HackathonCreated, HackathonPhaseChanged,               ``hackathon_id``
 ParticipantRegistered, JudgeEnrolled
 TeamRegistered, TeamMemberJoined, TeamMemberLeft,      ``team_id``
@@ -350,6 +350,26 @@ class JudgeEnrolled(_RegistrationEvent):
     payload: JudgeEnrolledPayload
 
 
+class AccountRolesChangedPayload(Payload):
+    """An account's roles are now ``roles`` (for instance the organizer role granted at
+    start-up from the configuration)."""
+
+    account_id: Id
+    roles: list[Role]
+    changed_by: Id
+
+
+class AccountRolesChanged(_RegistrationEvent):
+    """An account's roles changed."""
+
+    TYPE: ClassVar[str] = "AccountRolesChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "account_id"
+    type: Literal["AccountRolesChanged"]
+    version: Literal[1]
+    payload: AccountRolesChangedPayload
+
+
 class AccountErasedPayload(Payload):
     account_id: Id
 
@@ -581,6 +601,7 @@ AnyEvent = Annotated[
         Annotated[TeamMemberLeft, Tag("TeamMemberLeft@1")],
         Annotated[TeamWithdrawn, Tag("TeamWithdrawn@1")],
         Annotated[JudgeEnrolled, Tag("JudgeEnrolled@1")],
+        Annotated[AccountRolesChanged, Tag("AccountRolesChanged@1")],
         Annotated[AccountErased, Tag("AccountErased@1")],
         Annotated[SubmissionReceived, Tag("SubmissionReceived@1")],
         Annotated[SubmissionWithdrawn, Tag("SubmissionWithdrawn@1")],
@@ -610,6 +631,7 @@ ALL_EVENT_CLASSES: tuple[type[CatalogueEvent], ...] = (
     TeamMemberLeft,
     TeamWithdrawn,
     JudgeEnrolled,
+    AccountRolesChanged,
     AccountErased,
     SubmissionReceived,
     SubmissionWithdrawn,
@@ -794,6 +816,8 @@ __all__ = [
     "AccountCreatedPayload",
     "AccountErased",
     "AccountErasedPayload",
+    "AccountRolesChanged",
+    "AccountRolesChangedPayload",
     "AnyEvent",
     "AwardGranted",
     "AwardKind",

@@ -11,6 +11,8 @@ from hackathon_shared.problems import ProblemError
 
 
 class SignInLimiter:
+    PRUNE_AT = 10_000  # addresses tracked before old entries are swept out
+
     def __init__(
         self,
         max_failures: int = 5,
@@ -44,7 +46,16 @@ class SignInLimiter:
                 headers={"Retry-After": str(retry_after)},
             )
 
+    def attempt(self, key: str) -> None:
+        """Check, then count this attempt as a failure until :meth:`succeeded` says otherwise:
+        so guesses sent in parallel are all counted before any of them is checked."""
+        self.check(key)
+        self.failed(key)
+
     def failed(self, key: str) -> None:
+        if len(self._failures) >= self.PRUNE_AT:
+            for stale in list(self._failures):
+                self._recent(stale)
         self._failures.setdefault(key, deque()).append(self.clock())
 
     def succeeded(self, key: str) -> None:

@@ -55,7 +55,7 @@ class TeamRow(SQLModel, table=True):
     hackathon_id: str = Field(max_length=64, foreign_key="hackathons.hackathon_id", index=True)
     name: str = Field(max_length=100)
     # Trimmed, case-folded name; unique among a hackathon's active teams (partial index).
-    name_key: str = Field(max_length=100)
+    name_key: str = Field(max_length=400)  # case folding can lengthen a name
     challenge_id: str = Field(max_length=64)
     captain_id: str = Field(max_length=64)
     invite_code: str = Field(max_length=64)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hackathon_shared.auth import CurrentPrincipal, MaybePrincipal, Principal, require_role
 from hackathon_shared.service_app import Runtime
 from registration.adapters.sign_in_limiter import SignInLimiter
 from registration.service.accounts import Accounts
@@ -46,3 +47,32 @@ def request_id(request: Request) -> str | None:
 
 
 RequestId = Annotated[str | None, Depends(request_id)]
+
+
+async def live_principal(principal: CurrentPrincipal, service: AccountsService) -> Principal:
+    """The verified caller, whose account must still exist: a token outlives an erasure by
+    at most its lifetime, and registration refuses it at once."""
+    await service.require_live(principal.account_id)
+    return principal
+
+
+LivePrincipal = Annotated[Principal, Depends(live_principal)]
+
+
+async def live_organizer(principal: LivePrincipal) -> Principal:
+    require_role(principal, "organizer")
+    return principal
+
+
+LiveOrganizer = Annotated[Principal, Depends(live_organizer)]
+
+
+async def maybe_live_principal(
+    principal: MaybePrincipal, service: AccountsService
+) -> Principal | None:
+    if principal is not None:
+        await service.require_live(principal.account_id)
+    return principal
+
+
+MaybeLivePrincipal = Annotated[Principal | None, Depends(maybe_live_principal)]

@@ -13,16 +13,20 @@ from hackathon_shared.api.hackathons import (
     PhaseChange,
     RegistrationAnswer,
 )
-from hackathon_shared.auth import CurrentPrincipal, Organizer
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from registration.entrypoints.dependencies import HackathonsService, RequestId
+from registration.entrypoints.dependencies import (
+    HackathonsService,
+    LiveOrganizer,
+    LivePrincipal,
+    RequestId,
+)
 
 router = APIRouter()
 
 
 @router.post("/hackathons", status_code=201, response_model=HackathonView)
 async def create_hackathon(
-    body: NewHackathon, organizer: Organizer, service: HackathonsService, request_id: RequestId
+    body: NewHackathon, organizer: LiveOrganizer, service: HackathonsService, request_id: RequestId
 ) -> HackathonView:
     return await service.create(body, organizer.account_id, request_id)
 
@@ -44,7 +48,7 @@ async def get_hackathon(hackathon_id: str, service: HackathonsService) -> Hackat
 async def change_phase(
     hackathon_id: str,
     body: PhaseChange,
-    organizer: Organizer,
+    organizer: LiveOrganizer,
     service: HackathonsService,
     request_id: RequestId,
 ) -> HackathonView:
@@ -59,7 +63,7 @@ async def change_phase(
 async def register(
     hackathon_id: str,
     body: NewRegistration,
-    principal: CurrentPrincipal,
+    principal: LivePrincipal,
     service: HackathonsService,
     request_id: RequestId,
 ) -> RegistrationAnswer:
@@ -73,7 +77,7 @@ async def register(
 async def enrol_judge(
     hackathon_id: str,
     body: NewJudge,
-    _organizer: Organizer,
+    _organizer: LiveOrganizer,
     service: HackathonsService,
     request_id: RequestId,
 ) -> JudgeAnswer:

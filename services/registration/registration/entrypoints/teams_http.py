@@ -5,9 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from hackathon_shared.api.hackathons import JoinTeam, NewTeam, TeamView
-from hackathon_shared.auth import CurrentPrincipal, MaybePrincipal
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from registration.entrypoints.dependencies import RequestId, TeamsService
+from registration.entrypoints.dependencies import (
+    LivePrincipal,
+    MaybeLivePrincipal,
+    RequestId,
+    TeamsService,
+)
 
 router = APIRouter()
 
@@ -16,7 +20,7 @@ router = APIRouter()
 async def form_team(
     hackathon_id: str,
     body: NewTeam,
-    principal: CurrentPrincipal,
+    principal: LivePrincipal,
     service: TeamsService,
     request_id: RequestId,
 ) -> TeamView:
@@ -41,7 +45,7 @@ async def list_teams(
 
 
 @router.get("/teams/{team_id}", response_model=TeamView, response_model_exclude_unset=True)
-async def get_team(team_id: str, principal: MaybePrincipal, service: TeamsService) -> TeamView:
+async def get_team(team_id: str, principal: MaybeLivePrincipal, service: TeamsService) -> TeamView:
     return await service.get(team_id, principal.account_id if principal else None)
 
 
@@ -49,7 +53,7 @@ async def get_team(team_id: str, principal: MaybePrincipal, service: TeamsServic
 async def join_team(
     team_id: str,
     body: JoinTeam,
-    principal: CurrentPrincipal,
+    principal: LivePrincipal,
     service: TeamsService,
     request_id: RequestId,
 ) -> TeamView:
@@ -58,7 +62,7 @@ async def join_team(
 
 @router.delete("/teams/{team_id}/members/me", status_code=204)
 async def leave_team(
-    team_id: str, principal: CurrentPrincipal, service: TeamsService, request_id: RequestId
+    team_id: str, principal: LivePrincipal, service: TeamsService, request_id: RequestId
 ) -> Response:
     await service.leave(team_id, principal.account_id, request_id)
     return Response(status_code=204)

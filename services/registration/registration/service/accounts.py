@@ -6,8 +6,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.auth import issue_token
@@ -17,8 +18,11 @@ from hackathon_shared.events.catalogue import (
     AccountCreatedPayload,
     AccountErased,
     AccountErasedPayload,
+    AccountRolesChanged,
+    AccountRolesChangedPayload,
     ContactDetails,
 )
+from hackathon_shared.messaging_tables import OutboxRecord
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.problems import ProblemError
 from hackathon_shared.topics import REGISTRATION_CONTACTS
@@ -101,12 +105,11 @@ class Accounts:
 
     async def issue_token(self, email: str, password: str) -> IssuedToken:
         email = normalise_email(email)
-        self.limiter.check(email)
+        self.limiter.attempt(email)  # counted before the slow check: parallel guesses count too
         async with self.db.sessions() as session:
             found = await session.exec(select(AccountRow).where(AccountRow.email == email))
             account = found.first()
         if not await verify_password(account.password_hash if account else None, password):
-            self.limiter.failed(email)
             raise ProblemError(401, "invalid-credentials", "wrong e-mail or password")
         assert account is not None
         self.limiter.succeeded(email)
@@ -140,7 +143,20 @@ class Accounts:
                 aggregate_id=account_id,
                 correlation_id=correlation_id,
             )
+            # The contact details the outbox still holds go too: a tombstone replaces them.
+            await session.exec(
+                update(OutboxRecord)
+                .where(
+                    col(OutboxRecord.topic) == self.outbox.topics.name(REGISTRATION_CONTACTS),
+                    col(OutboxRecord.message_key) == account_id,
+                )
+                .values(value=None)
+            )
             await self.outbox.append_record(session, REGISTRATION_CONTACTS, account_id, None)
+
+    async def require_live(self, account_id: str) -> None:
+        """Refuse a (still unexpired) token of an erased account."""
+        await self.get(account_id)
 
     async def ensure_organizer(self, email: str, password: str, display_name: str) -> None:
         """Make sure an organizer account with these credentials exists (start-up)."""
@@ -154,16 +170,25 @@ class Accounts:
             with suppress(ProblemError):
                 await self.create(email, password, display_name, roles=[ORGANIZER])
             return
-        changed = False
-        if ORGANIZER not in account.role_list():
-            account.roles = ",".join([*account.role_list(), ORGANIZER])
-            changed = True
+        new_hash = None
         if not await verify_password(account.password_hash, password):
-            account.password_hash = await hash_password(password)
-            changed = True
-        if changed:
-            async with self.db.transaction() as session:
-                session.add(account)
+            new_hash = await hash_password(password)
+        async with self.db.transaction() as session:
+            row = await session.get(AccountRow, account.account_id, with_for_update=True)
+            assert row is not None
+            if new_hash is not None:
+                row.password_hash = new_hash
+            if ORGANIZER not in row.role_list():
+                row.roles = ",".join([*row.role_list(), ORGANIZER])
+                await self.outbox.append(
+                    session,
+                    AccountRolesChanged,
+                    AccountRolesChangedPayload(
+                        account_id=row.account_id, roles=row.role_list(), changed_by="system"
+                    ),
+                    aggregate_id=row.account_id,
+                )
+            session.add(row)
 
 
 def _email_taken() -> ProblemError:

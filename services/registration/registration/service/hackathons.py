@@ -4,6 +4,7 @@ saves state and outbox rows together."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,7 @@ from registration.domain.hackathons import (
 )
 
 SYSTEM_ACTOR = "system"
+log = logging.getLogger(__name__)
 
 
 def view_of(row: HackathonRow) -> HackathonView:
@@ -265,7 +267,10 @@ class Hackathons:
         if not isinstance(event, ResultsPublished):
             return
         row = await session.get(HackathonRow, event.payload.hackathon_id, with_for_update=True)
-        if row is None or row.phase == "finished":
+        if row is None or row.phase != "judging":
+            # Results are published in judging only; anything else is not ours to act on
+            # (a duplicate after finishing, or a producer's mistake the audit reports).
+            log.warning("ResultsPublished %s ignored: hackathon not in judging", event.event_id)
             return
         await self._move(
             session, row, "finished", SYSTEM_ACTOR, event.correlation_id, str(event.event_id)

@@ -88,10 +88,24 @@ async def _members(session: AsyncSession, team_id: str) -> list[TeamMemberRow]:
 
 
 async def _load_team(session: AsyncSession, team_id: str, *, lock: bool) -> TeamRow:
-    team = await session.get(TeamRow, team_id, with_for_update=lock)
+    # populate_existing: a locking read must see the row as it is now, not a cached copy.
+    team = await session.get(TeamRow, team_id, with_for_update=lock, populate_existing=lock)
     if team is None:
         raise ProblemError(404, "team-not-found", f"no team {team_id}")
     return team
+
+
+async def _lock_hackathon_then_team(
+    session: AsyncSession, team_id: str
+) -> tuple[HackathonRow, TeamRow]:
+    """Lock the team's hackathon in share mode (its phase cannot change meanwhile; other
+    joins and leaves still proceed) and then the team itself, in the same order as forming a
+    team (hackathon first), so that the two never deadlock."""
+    team = await _load_team(session, team_id, lock=False)
+    hackathon = await session.get(HackathonRow, team.hackathon_id, with_for_update={"read": True})
+    assert hackathon is not None
+    team = await _load_team(session, team_id, lock=True)
+    return hackathon, team
 
 
 class Teams:
@@ -193,11 +207,9 @@ class Teams:
     ) -> TeamView:
         try:
             async with self.db.transaction() as session:
-                team = await _load_team(session, team_id, lock=True)
+                hackathon, team = await _lock_hackathon_then_team(session, team_id)
                 if not invite_code_matches(team.invite_code, invite_code):
                     raise ProblemError(403, "wrong-invite-code", "this invite code is not valid")
-                hackathon = await session.get(HackathonRow, team.hackathon_id)
-                assert hackathon is not None
                 await _require_registered(session, team.hackathon_id, account_id)
                 require_phase(hackathon.phase, TEAM_PHASES, "joining a team")
                 if team.status != "active":
@@ -233,13 +245,11 @@ class Teams:
 
     async def leave(self, team_id: str, account_id: str, correlation_id: str | None) -> None:
         async with self.db.transaction() as session:
-            team = await _load_team(session, team_id, lock=True)
+            hackathon, team = await _lock_hackathon_then_team(session, team_id)
             members = await _members(session, team_id)
             mine = next((m for m in members if m.account_id == account_id), None)
             if mine is None:
                 raise ProblemError(403, "not-a-member", "you are not a member of this team")
-            hackathon = await session.get(HackathonRow, team.hackathon_id)
-            assert hackathon is not None
             require_phase(hackathon.phase, TEAM_PHASES, "leaving a team")
             await session.delete(mine)
             successor = next_captain([m.account_id for m in members], account_id)

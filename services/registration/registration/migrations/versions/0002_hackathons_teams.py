@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("team_id", sa.String(64), primary_key=True),
         sa.Column("hackathon_id", sa.String(64), sa.ForeignKey("hackathons.hackathon_id"), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("name_key", sa.String(100), nullable=False),
+        sa.Column("name_key", sa.String(400), nullable=False),
         sa.Column("challenge_id", sa.String(64), nullable=False),
         sa.Column("captain_id", sa.String(64), nullable=False),
         sa.Column("invite_code", sa.String(64), nullable=False),

@@ -1,0 +1,3 @@
+"""Fixtures for every test directory (tests/, shared/tests/, services/*/tests/)."""
+
+pytest_plugins = ["tests.kafka_fixtures", "tests.database_fixtures", "tests.platform_fixtures"]

@@ -326,6 +326,32 @@ async def settled_get(
     return settled
 
 
+async def known_as_members(
+    api: Api, team_id: str, people: Iterable[Person], timeout: float = EVENTUAL_TIMEOUT
+) -> None:
+    """Wait until the submissions service knows ``people`` as members of the team: their GET
+    of its submission answers 200 or 404 rather than 403. (Right after a join, the joiner is
+    not yet a member there and would be refused a submission with 403.)"""
+
+    async def known(person: Person) -> None:
+        last: list[str] = []
+
+        async def member() -> bool:
+            answer = await get_submission(api, team_id, person.auth)
+            last[:] = [f"{answer.status_code} {answer.text}"]
+            return answer.status_code in (200, 404)
+
+        await wait_until(
+            member,
+            timeout=timeout,
+            interval=0.1,
+            message=lambda: f"{person.name} never known as a member of {team_id}: {last}",
+        )
+
+    for person in people:
+        await known(person)
+
+
 async def list_submissions(
     api: Api, hackathon: Hackathon, auth: Auth, limit: int = 200
 ) -> list[Json]:
@@ -403,9 +429,15 @@ async def assign_judge(
 async def read_topics(
     platform: Platform, topics: Iterable[str], timeout: float = EVENTUAL_TIMEOUT
 ) -> list[Envelope]:
-    """Every event currently on the platform's ``topics`` (unprefixed): each partition read
-    from its start up to the end offset it had when the reading began, partition after
-    partition (so one aggregate's events keep their order)."""
+    """Every event currently on the platform's ``topics`` (unprefixed), partition after
+    partition (so one aggregate's events keep their order).
+
+    Each partition is read from its start until the position reaches the end offset it had
+    when the reading began, and then on until a fetch brings nothing more: the embedded
+    broker (Tansu) answers ``end_offsets`` with a high watermark that advances by one per
+    produced *batch* rather than per record, so its end offsets can fall short of the log
+    (a batch of two events, e.g. `TeamMemberLeft` and `TeamWithdrawn` from one outbox flush,
+    counts as one)."""
     names = [platform.config.topic_prefix + topic for topic in topics]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=platform.bootstrap_servers,
@@ -425,17 +457,20 @@ async def read_topics(
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
         records: dict[TopicPartition, list[Envelope]] = {p: [] for p in partitions}
+        reached = False
 
         async def caught_up() -> bool:
-            batches = await consumer.getmany(timeout_ms=200)
+            nonlocal reached
+            batches = await consumer.getmany(timeout_ms=300)
             for partition, batch in batches.items():
                 for record in batch:
-                    if record.offset < ends[partition] and record.value is not None:
+                    if record.value is not None:
                         records[partition].append(decode_event(record.value))
-            for partition in partitions:
-                if await consumer.position(partition) < ends[partition]:
-                    return False
-            return True
+            if not reached:
+                positions = [await consumer.position(p) for p in partitions]
+                reached = all(at >= ends[p] for at, p in zip(positions, partitions, strict=True))
+                return False
+            return not batches
 
         await wait_until(caught_up, timeout=timeout, message=f"reading {names} to their end")
     finally:

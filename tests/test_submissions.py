@@ -46,6 +46,7 @@ from tests.journey_helpers import (
     error_fields,
     get_submission,
     join,
+    known_as_members,
     leave,
     list_submissions,
     move_to,
@@ -95,6 +96,7 @@ async def hacking_team(
     people = await participants(api, hackathon, size, "Member")
     team = await team_of(api, hackathon, people[0], *people[1:])
     await move_to(api, hackathon, "hacking")
+    await known_as_members(api, team["team_id"], people)
     return hackathon, team, people
 
 
@@ -232,7 +234,10 @@ async def test_a_team_below_the_minimum_size_may_submit_once_someone_joins(api: 
     assert_problem(await get_submission(api, tid, captain.auth), 404, "submission-not-found")
 
     await join(api, team, joiner)
-    accepted = await submit(api, tid, joiner, passing=("not-yet-known", "team-too-small"))
+    await known_as_members(api, tid, [joiner])
+    joined = await put_submission(api, tid, joiner.auth, submission_body())
+    assert joined.status_code == 201, joined.text
+    accepted = joined.json()
     assert accepted["version"] == 1
     shown = await get_submission(api, tid, captain.auth)
     assert shown.status_code == 200, shown.text
@@ -544,6 +549,7 @@ async def test_the_view_rebuilt_from_the_log_equals_the_live_one(api: Api, tmp_p
     judge = await new_person(api, "Judge")
     await enrol_judge(api, hackathon, judge)
     await move_to(api, hackathon, "hacking")
+    await known_as_members(api, kept["team_id"], [captain, leaver, stayer])
 
     await submit(api, kept["team_id"], captain)
     kept_latest = await submit(api, kept["team_id"], leaver, submission_body(demo_url=None))
@@ -568,7 +574,9 @@ async def test_the_view_rebuilt_from_the_log_equals_the_live_one(api: Api, tmp_p
             )
             current = await view_of_hackathon(live, hackathon.hackathon_id)
             attempts.append((current, rebuilt))
-            return bool(current == rebuilt)
+            # Equal, and with the last change (the move to judging) heard of by both.
+            phases = [h["phase"] for h in current["known_hackathons"]]
+            return bool(current == rebuilt and phases == ["judging"])
 
         await wait_until(
             equal,

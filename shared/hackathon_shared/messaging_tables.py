@@ -11,6 +11,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from hackathon_shared.db import UtcDateTime
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -31,9 +33,9 @@ class OutboxRecord(SQLModel, table=True):
     aggregate_id: str | None = Field(default=None, max_length=200)
     sequence: int | None = None
     hash: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
     published_at: datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+        default=None, sa_column=sa.Column(UtcDateTime(), nullable=True)
     )
 
 
@@ -43,7 +45,7 @@ class InboxRecord(SQLModel, table=True):
     consumer_group: str = Field(primary_key=True, max_length=200)
     event_id: str = Field(primary_key=True, max_length=64)
     topic: str = Field(max_length=255)
-    processed_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    processed_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
 def create_messaging_tables() -> None:

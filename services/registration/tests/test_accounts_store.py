@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hackathon_shared.db import Database
 from hackathon_shared.messaging_tables import OutboxRecord
@@ -26,7 +26,7 @@ async def accounts_on(database_url: str) -> Accounts:
 
 async def outbox_rows(accounts: Accounts) -> list[OutboxRecord]:
     async with accounts.db.sessions() as session:
-        return list((await session.exec(select(OutboxRecord).order_by(OutboxRecord.id))).all())
+        return list((await session.exec(select(OutboxRecord).order_by(col(OutboxRecord.id)))).all())
 
 
 async def test_erasure_leaves_no_personal_data_in_the_database_or_the_outbox(

@@ -5,6 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from hackathon_shared.db import UtcDateTime
+
 
 class NotificationRow(SQLModel, table=True):
     __tablename__ = "notifications"
@@ -20,5 +22,5 @@ class NotificationRow(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     causing_event_id: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
     read: bool = False

@@ -6,6 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from hackathon_shared.db import UtcDateTime
+
 
 class AccountRow(SQLModel, table=True):
     __tablename__ = "accounts"
@@ -15,7 +17,7 @@ class AccountRow(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=200)
     password_hash: str | None = Field(default=None, max_length=255)
     roles: str = Field(default="participant", max_length=200)
-    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
     def role_list(self) -> list[str]:
         return [r for r in self.roles.split(",") if r]
@@ -33,7 +35,7 @@ class HackathonRow(SQLModel, table=True):
     # The rest of the definition as given (challenges with ids, rubric, awards, deadline...).
     definition: dict[str, Any] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     created_by: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
 class ParticipantRow(SQLModel, table=True):
@@ -45,7 +47,7 @@ class ParticipantRow(SQLModel, table=True):
     account_id: str = Field(max_length=64, foreign_key="accounts.account_id")
     sector: str = Field(max_length=30)
     consent_version: str = Field(max_length=50)
-    consented_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    consented_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
 class TeamRow(SQLModel, table=True):
@@ -60,7 +62,7 @@ class TeamRow(SQLModel, table=True):
     captain_id: str = Field(max_length=64)
     invite_code: str = Field(max_length=64)
     status: str = Field(default="active", max_length=20)
-    created_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
 class TeamMemberRow(SQLModel, table=True):
@@ -71,7 +73,7 @@ class TeamMemberRow(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=64, foreign_key="teams.team_id")
     account_id: str = Field(primary_key=True, max_length=64)
     hackathon_id: str = Field(max_length=64)
-    joined_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    joined_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
     position: int  # order of joining within the team, for the captaincy hand-over
 
 
@@ -83,4 +85,4 @@ class JudgeRow(SQLModel, table=True):
     )
     account_id: str = Field(primary_key=True, max_length=64)
     conflicts: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
-    enrolled_at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    enrolled_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))

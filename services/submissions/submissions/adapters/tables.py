@@ -9,9 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from hackathon_shared.db import UtcDateTime
+
 
 def _when(nullable: bool = False) -> Any:
-    return Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=nullable))
+    return Field(sa_column=sa.Column(UtcDateTime(), nullable=nullable))
 
 
 class KnownHackathon(SQLModel, table=True):

@@ -93,8 +93,8 @@ async def create_hackathon(
         "/hackathons",
         headers=organizer,
         json={
-            "name": f"Submissions {secrets.token_hex(4)}",
-            "description": "end-to-end test of submissions",
+            "name": f"Hackathon {secrets.token_hex(4)}",
+            "description": "end-to-end test",
             "challenges": [
                 {"title": "Clean water", "description": "sensors"},
                 {"title": "Open data"},

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +24,15 @@ from hackathon_shared.events.catalogue import (
 )
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.topics import REGISTRATION_CONTACTS, REGISTRATION_EVENTS
+from tests.journey_helpers import (
+    Hackathon,
+    Person,
+    create_hackathon,
+    new_person,
+    participant,
+    participants,
+    register,
+)
 from tests.platform_fixtures import PASSWORD, Api, events_on, unique_email
 from tests.polling import wait_until
 
@@ -37,79 +44,13 @@ Json = dict[str, Any]
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hackathon:
-    hackathon_id: str
-    challenge_ids: list[str]
-
-
-@dataclass(frozen=True)
-class Person:
-    account_id: str
-    auth: Auth
-
-
 async def open_hackathon(
     api: Api, *, min_team_size: int = 1, max_team_size: int = 3, max_teams: int = 2
 ) -> Hackathon:
-    """A new hackathon with two challenges, moved to phase ``registration``."""
-    organizer = await api.organizer()
-    deadline = datetime.now(UTC) + timedelta(days=7)
-    created = await api.http.post(
-        "/hackathons",
-        headers=organizer,
-        json={
-            "name": f"Hack {secrets.token_hex(4)}",
-            "description": "end-to-end test of teams",
-            "challenges": [
-                {"title": "Clean water", "description": "sensors"},
-                {"title": "Open data"},
-            ],
-            "min_team_size": min_team_size,
-            "max_team_size": max_team_size,
-            "max_teams": max_teams,
-            "submission_deadline": deadline.isoformat(),
-            "rubric": {
-                "criteria": [
-                    {"key": "impact", "name": "Impact", "weight": 2, "min": 1, "max": 10},
-                    {"key": "feasibility", "weight": 1},
-                ],
-                "normalization": "none",
-            },
-            "judges_per_submission": 1,
-            "awards": [{"name": "First prize", "rank": 1, "kind": "grant", "amount": 1000}],
-        },
+    """A new hackathon with two challenges, in phase ``registration``."""
+    return await create_hackathon(
+        api, min_team_size=min_team_size, max_team_size=max_team_size, max_teams=max_teams
     )
-    assert created.status_code == 201, created.text
-    hackathon = created.json()
-    hid: str = hackathon["hackathon_id"]
-    moved = await api.http.post(
-        f"/hackathons/{hid}/phase", headers=organizer, json={"phase": "registration"}
-    )
-    assert moved.status_code == 200, moved.text
-    assert moved.json()["phase"] == "registration"
-    return Hackathon(hid, [c["challenge_id"] for c in hackathon["challenges"]])
-
-
-async def register(api: Api, hackathon: Hackathon, auth: Auth) -> None:
-    answer = await api.http.post(
-        f"/hackathons/{hackathon.hackathon_id}/registrations",
-        headers=auth,
-        json={"sector": "academia", "consent": True},
-    )
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["participant_id"]
-
-
-async def participant(api: Api, hackathon: Hackathon, name: str) -> Person:
-    """Someone new, registered for ``hackathon``."""
-    account_id, auth = await api.new_person(name)
-    await register(api, hackathon, auth)
-    return Person(account_id, auth)
-
-
-async def participants(api: Api, hackathon: Hackathon, count: int, name: str) -> list[Person]:
-    return [await participant(api, hackathon, f"{name}{i}") for i in range(count)]
 
 
 def create_team_request(
@@ -276,7 +217,7 @@ async def test_team_names_are_unique_per_hackathon_after_trimming_and_ignoring_c
 
     # The rejected person is in no team, and the name is only taken in this hackathon.
     other = await open_hackathon(api)
-    await register(api, other, second.auth)
+    await register(api, other, second)
     await create_team(api, other, second, "my team")
     await create_team(api, hackathon, second, "my other team")
 
@@ -495,13 +436,13 @@ async def test_concurrent_joins_for_the_last_seat_admit_exactly_one(api: Api) ->
 
 
 async def test_concurrent_team_creations_for_the_last_slot_admit_exactly_one(api: Api) -> None:
-    racers = [Person(*await api.new_person(f"Founder{i}")) for i in range(RACERS)]
+    racers = [await new_person(api, f"Founder{i}") for i in range(RACERS)]
 
     for _ in range(ROUNDS):
         hackathon = await open_hackathon(api, max_teams=2)
         first_team = await create_team(api, hackathon, await participant(api, hackathon, "F"))
         for racer in racers:
-            await register(api, hackathon, racer.auth)
+            await register(api, hackathon, racer)
         await warm_up(api, first_team["team_id"])
         answers = await asyncio.gather(
             *(
@@ -558,8 +499,8 @@ async def test_erasing_an_account_keeps_its_id_and_drops_its_personal_data(api: 
     )
     assert signed_up.status_code == 201, signed_up.text
     erin_id: str = signed_up.json()["account_id"]
-    erin = Person(erin_id, await api.sign_in(email))
-    await register(api, hackathon, erin.auth)
+    erin = Person(erin_id, await api.sign_in(email), email, "Erin")
+    await register(api, hackathon, erin)
     team = await create_team(api, hackathon, captain)
     await join(api, team, erin)
 

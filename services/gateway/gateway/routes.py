@@ -28,6 +28,14 @@ from hackathon_shared.api.hackathons import (
     RegistrationAnswer,
     TeamView,
 )
+from hackathon_shared.api.judging import (
+    AssignmentAnswer,
+    Leaderboard,
+    MyAssignment,
+    Results,
+    ScoreAnswer,
+    ScoresIn,
+)
 from hackathon_shared.api.notifications import NotificationView
 from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -214,3 +222,52 @@ async def list_submissions(
 ) -> Response:
     path = f"/hackathons/{quote(hackathon_id)}/submissions"
     return await services.forward(request, "submissions", path)
+
+
+# ---- judging ----------------------------------------------------------------------------
+
+
+@router.post(
+    "/hackathons/{hackathon_id}/assignments", response_model=AssignmentAnswer, tags=["judging"]
+)
+async def assign_judges(hackathon_id: str, request: Request, services: Services) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/assignments"
+    return await services.forward(request, "scoring", path)
+
+
+@router.get("/judging/assignments", response_model=Page[MyAssignment], tags=["judging"])
+async def my_assignments(
+    request: Request, services: Services, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Response:
+    return await services.forward(request, "scoring", "/judging/assignments")
+
+
+@router.put("/submissions/{submission_id}/scores/me", response_model=ScoreAnswer, tags=["judging"])
+async def score(
+    submission_id: str, body: ScoresIn, request: Request, services: Services
+) -> Response:
+    path = f"/submissions/{quote(submission_id)}/scores/me"
+    return await services.forward(request, "scoring", path, body)
+
+
+@router.get("/hackathons/{hackathon_id}/leaderboard", response_model=Leaderboard, tags=["judging"])
+async def leaderboard(hackathon_id: str, request: Request, services: Services) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/leaderboard"
+    return await services.forward(request, "scoring", path)
+
+
+@router.post(
+    "/hackathons/{hackathon_id}/results",
+    status_code=201,
+    response_model=Results,
+    tags=["judging"],
+)
+async def publish_results(hackathon_id: str, request: Request, services: Services) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/results"
+    return await services.forward(request, "scoring", path)
+
+
+@router.get("/hackathons/{hackathon_id}/results", response_model=Results, tags=["judging"])
+async def results(hackathon_id: str, request: Request, services: Services) -> Response:
+    path = f"/hackathons/{quote(hackathon_id)}/results"
+    return await services.forward(request, "scoring", path)

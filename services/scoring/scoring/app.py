@@ -1,7 +1,4 @@
-"""The scoring service process: ``uvicorn --factory scoring.app:create_app``.
-
-So far only the shell every service shares (migrations with the outbox and inbox, broker,
-relay, health and metrics); its own use cases arrive with its issue."""
+"""The scoring service process: ``uvicorn --factory scoring.app:create_app``."""
 
 from __future__ import annotations
 
@@ -10,6 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hackathon_shared.service_app import create_service_app
+from scoring.entrypoints.http import router
+from scoring.entrypoints.subscribers import subscribe
 from scoring.settings import ScoringSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,5 +18,7 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or ScoringSettings(),
         migrations=MIGRATIONS,
+        routers=[router],
+        subscribe=subscribe,
         title="Scoring service",
     )

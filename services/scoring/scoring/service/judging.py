@@ -1,0 +1,420 @@
+"""Judging use cases: assign judges, score, compute the leaderboard, publish the results.
+Each writes its state and its events in one transaction; appends to a submission's chain
+(assignments, scores) lock that submission's row first, and the hackathon's (results) lock
+the hackathon's row."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.api.judging import (
+    AssignedSubmission,
+    AssignmentAnswer,
+    AssignmentShortfall,
+    GrantedAward,
+    Leaderboard,
+    LeaderboardEntry,
+    MyAssignment,
+    Results,
+    ScoreAnswer,
+)
+from hackathon_shared.auth import Principal
+from hackathon_shared.db import Database
+from hackathon_shared.events.catalogue import (
+    AwardGranted,
+    JudgeAssigned,
+    JudgeAssignedPayload,
+    RankingEntry,
+    ResultsPublished,
+    ResultsPublishedPayload,
+    ScoreSubmitted,
+    ScoreSubmittedPayload,
+)
+from hackathon_shared.outbox import Outbox
+from hackathon_shared.pagination import keyset_page
+from hackathon_shared.problems import ProblemError
+from scoring.adapters.tables import (
+    AssignmentRow,
+    JudgedHackathon,
+    KnownJudge,
+    KnownSubmission,
+    KnownTeam,
+    ResultsRow,
+    ScoreRow,
+)
+from scoring.domain.assignment import Judge, SubmissionToJudge, assign
+from scoring.domain.leaderboard import (
+    Criterion,
+    Entrant,
+    Entry,
+    Score,
+    awards_granted,
+    leaderboard,
+    weighted_total,
+)
+
+
+def _invalid(errors: list[dict[str, str]]) -> ProblemError:
+    fields = ", ".join(e["field"] for e in errors)
+    return ProblemError(422, "validation", f"invalid fields: {fields}", extra={"errors": errors})
+
+
+def check_scores(criteria: list[dict[str, Any]], values: dict[str, float]) -> None:
+    """Every criterion present, finite and within its scale; no unknown keys (422 naming
+    each offending field)."""
+    errors: list[dict[str, str]] = []
+    known = {c["key"]: c for c in criteria}
+    for key, criterion in known.items():
+        if key not in values:
+            errors.append({"field": f"scores.{key}", "message": "a value is required"})
+            continue
+        value = values[key]
+        if not math.isfinite(value) or not criterion["min"] <= value <= criterion["max"]:
+            errors.append(
+                {
+                    "field": f"scores.{key}",
+                    "message": f"must be between {criterion['min']} and {criterion['max']}",
+                }
+            )
+    for key in sorted(set(values) - set(known)):
+        errors.append({"field": f"scores.{key}", "message": "not a criterion of this rubric"})
+    if errors:
+        raise _invalid(errors)
+
+
+async def _hackathon(session: AsyncSession, hackathon_id: str, *, lock: bool) -> JudgedHackathon:
+    row = await session.get(
+        JudgedHackathon, hackathon_id, with_for_update=lock, populate_existing=lock
+    )
+    if row is None:
+        raise ProblemError(404, "hackathon-not-found", f"no hackathon {hackathon_id} is known")
+    return row
+
+
+def _require_judging(hackathon: JudgedHackathon, what: str) -> None:
+    if hackathon.phase != "judging":
+        raise ProblemError(
+            409, "wrong-phase", f"{what} is possible in judging, not {hackathon.phase}"
+        )
+
+
+class Judging:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self.db = db
+        self.outbox = outbox
+
+    async def assign(self, hackathon_id: str, correlation_id: str | None) -> AssignmentAnswer:
+        now = datetime.now(UTC)
+        async with self.db.transaction() as session:
+            hackathon = await _hackathon(session, hackathon_id, lock=True)
+            _require_judging(hackathon, "assigning judges")
+            if await session.get(ResultsRow, hackathon_id) is not None:
+                raise ProblemError(409, "results-published", "the results are published")
+            submissions = list(
+                (
+                    await session.exec(
+                        select(KnownSubmission)
+                        .where(
+                            KnownSubmission.hackathon_id == hackathon_id,
+                            col(KnownSubmission.withdrawn).is_(False),
+                        )
+                        .with_for_update()
+                    )
+                ).all()
+            )
+            judges = (
+                await session.exec(
+                    select(KnownJudge).where(KnownJudge.hackathon_id == hackathon_id)
+                )
+            ).all()
+            existing: dict[str, list[str]] = {}
+            for row in (
+                await session.exec(
+                    select(AssignmentRow).where(AssignmentRow.hackathon_id == hackathon_id)
+                )
+            ).all():
+                existing.setdefault(row.submission_id, []).append(row.judge_id)
+            teams = {s.submission_id: s.team_id for s in submissions}
+            result = assign(
+                [SubmissionToJudge(s.submission_id, s.team_id) for s in submissions],
+                [Judge(j.judge_id, frozenset(j.conflicts)) for j in judges],
+                hackathon.judges_per_submission,
+                existing,
+            )
+            for submission_id, judge_id in result.added:
+                session.add(
+                    AssignmentRow(
+                        submission_id=submission_id,
+                        judge_id=judge_id,
+                        hackathon_id=hackathon_id,
+                        assigned_at=now,
+                    )
+                )
+                await self.outbox.append(
+                    session,
+                    JudgeAssigned,
+                    JudgeAssignedPayload(
+                        hackathon_id=hackathon_id,
+                        submission_id=submission_id,
+                        team_id=teams[submission_id],
+                        judge_id=judge_id,
+                    ),
+                    aggregate_id=submission_id,
+                    correlation_id=correlation_id,
+                )
+        return AssignmentAnswer(
+            assignments=[
+                AssignedSubmission(submission_id=s, judge_ids=j)
+                for s, j in sorted(result.judges_of.items())
+            ],
+            shortfalls=[
+                AssignmentShortfall(
+                    submission_id=s.submission_id,
+                    assigned=s.assigned,
+                    needed=s.needed,
+                    reason=s.reason,
+                )
+                for s in result.shortfalls
+            ],
+        )
+
+    async def my_assignments(
+        self, judge_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[MyAssignment], str | None]:
+        async with self.db.sessions() as session:
+            rows, next_cursor = await keyset_page(
+                session,
+                select(AssignmentRow).where(AssignmentRow.judge_id == judge_id),
+                col(AssignmentRow.assigned_at),
+                col(AssignmentRow.submission_id),
+                limit,
+                cursor,
+            )
+            ids = [row.submission_id for row in rows]
+            submissions = {
+                s.submission_id: s
+                for s in (
+                    await session.exec(
+                        select(KnownSubmission).where(col(KnownSubmission.submission_id).in_(ids))
+                    )
+                ).all()
+            }
+            scored = set(
+                (
+                    await session.exec(
+                        select(ScoreRow.submission_id).where(
+                            ScoreRow.judge_id == judge_id, col(ScoreRow.submission_id).in_(ids)
+                        )
+                    )
+                ).all()
+            )
+            items = [
+                MyAssignment(
+                    submission_id=row.submission_id,
+                    team_id=submissions[row.submission_id].team_id,
+                    title=submissions[row.submission_id].title,
+                    hackathon_id=row.hackathon_id,
+                    scored=row.submission_id in scored,
+                )
+                for row in rows
+            ]
+        return items, next_cursor
+
+    async def score(
+        self,
+        submission_id: str,
+        judge: Principal,
+        values: dict[str, float],
+        comment: str | None,
+        correlation_id: str | None,
+    ) -> ScoreAnswer:
+        now = datetime.now(UTC)
+        async with self.db.transaction() as session:
+            submission = await session.get(
+                KnownSubmission, submission_id, with_for_update=True, populate_existing=True
+            )
+            if submission is None:
+                raise ProblemError(404, "submission-not-found", f"no submission {submission_id}")
+            if await session.get(AssignmentRow, (submission_id, judge.account_id)) is None:
+                raise ProblemError(
+                    403, "not-assigned", "only a judge assigned to this submission scores it"
+                )
+            hackathon = await _hackathon(session, submission.hackathon_id, lock=False)
+            _require_judging(hackathon, "scoring")
+            if await session.get(ResultsRow, hackathon.hackathon_id) is not None:
+                raise ProblemError(409, "results-published", "the results are published")
+            if submission.withdrawn:
+                raise ProblemError(409, "submission-withdrawn", "this submission was withdrawn")
+            check_scores(hackathon.criteria, values)
+            criteria = [Criterion(c["key"], c["weight"]) for c in hackathon.criteria]
+            total = weighted_total(criteria, values)
+            row = await session.get(ScoreRow, (submission_id, judge.account_id))
+            revision = 1 if row is None else row.revision + 1
+            row = row or ScoreRow(
+                submission_id=submission_id,
+                judge_id=judge.account_id,
+                hackathon_id=hackathon.hackathon_id,
+                values={},
+                total=0,
+                revision=0,
+                scored_at=now,
+            )
+            row.values, row.total, row.revision = dict(values), total, revision
+            row.comment, row.scored_at = comment, now
+            session.add(row)
+            await session.flush()
+            await self.outbox.append(
+                session,
+                ScoreSubmitted,
+                ScoreSubmittedPayload(
+                    hackathon_id=hackathon.hackathon_id,
+                    submission_id=submission_id,
+                    judge_id=judge.account_id,
+                    scores=dict(values),
+                    total=total,
+                    revision=revision,
+                    comment=comment,
+                ),
+                aggregate_id=submission_id,
+                correlation_id=correlation_id,
+                occurred_at=now,
+            )
+        return ScoreAnswer(
+            submission_id=submission_id,
+            judge_id=judge.account_id,
+            scores=dict(values),
+            total=total,
+            revision=revision,
+        )
+
+    async def _compute(
+        self, session: AsyncSession, hackathon: JudgedHackathon
+    ) -> list[LeaderboardEntry]:
+        hid = hackathon.hackathon_id
+        submissions = {
+            s.submission_id: s
+            for s in (
+                await session.exec(
+                    select(KnownSubmission).where(KnownSubmission.hackathon_id == hid)
+                )
+            ).all()
+        }
+        scores = (await session.exec(select(ScoreRow).where(ScoreRow.hackathon_id == hid))).all()
+        board = leaderboard(
+            [Criterion(c["key"], c["weight"]) for c in hackathon.criteria],
+            hackathon.normalization,
+            [
+                Entrant(s.submission_id, s.team_id, s.first_submitted_at, s.withdrawn)
+                for s in submissions.values()
+            ],
+            [Score(s.judge_id, s.submission_id, s.values) for s in scores],
+        )
+        teams = {
+            t.team_id: t.name
+            for t in (
+                await session.exec(
+                    select(KnownTeam).where(col(KnownTeam.team_id).in_([e.team_id for e in board]))
+                )
+            ).all()
+        }
+        return [
+            LeaderboardEntry(
+                rank=e.rank,
+                submission_id=e.submission_id,
+                team_id=e.team_id,
+                team_name=teams.get(e.team_id, ""),
+                title=submissions[e.submission_id].title,
+                score=e.score,
+                judges=e.judges,
+            )
+            for e in board
+        ]
+
+    async def leaderboard(self, hackathon_id: str, viewer: Principal | None) -> Leaderboard:
+        async with self.db.sessions() as session:
+            hackathon = await _hackathon(session, hackathon_id, lock=False)
+            results = await session.get(ResultsRow, hackathon_id)
+            if results is not None:
+                entries = [LeaderboardEntry.model_validate(e) for e in results.entries]
+                return Leaderboard(hackathon_id=hackathon_id, published=True, entries=entries)
+            if viewer is None or not viewer.has_role("organizer"):
+                raise ProblemError(
+                    403, "not-published", "the leaderboard is public once results are published"
+                )
+            entries = await self._compute(session, hackathon)
+        return Leaderboard(hackathon_id=hackathon_id, published=False, entries=entries)
+
+    async def publish_results(
+        self, hackathon_id: str, organizer_id: str, correlation_id: str | None
+    ) -> Results:
+        now = datetime.now(UTC)
+        async with self.db.transaction() as session:
+            hackathon = await _hackathon(session, hackathon_id, lock=True)
+            if await session.get(ResultsRow, hackathon_id) is not None:
+                raise ProblemError(409, "results-published", "the results are published already")
+            _require_judging(hackathon, "publishing results")
+            entries = await self._compute(session, hackathon)
+            kinds = {a["rank"]: a for a in hackathon.awards}
+            granted = awards_granted(
+                [Entry(e.rank, e.submission_id, e.team_id, e.score, e.judges) for e in entries],
+                [(a["name"], a["rank"]) for a in hackathon.awards],
+            )
+            awards = [
+                GrantedAward(
+                    name=name,
+                    kind=kinds[rank]["kind"],
+                    amount=kinds[rank].get("amount"),
+                    rank=rank,
+                    team_id=team_id,
+                )
+                for name, rank, team_id in granted
+            ]
+            session.add(
+                ResultsRow(
+                    hackathon_id=hackathon_id,
+                    entries=[e.model_dump(mode="json") for e in entries],
+                    awards=[a.model_dump(mode="json") for a in awards],
+                    published_by=organizer_id,
+                    published_at=now,
+                )
+            )
+            await session.flush()
+            await self.outbox.append(
+                session,
+                ResultsPublished,
+                ResultsPublishedPayload(
+                    hackathon_id=hackathon_id,
+                    entries=[
+                        RankingEntry(
+                            rank=e.rank,
+                            submission_id=e.submission_id,
+                            team_id=e.team_id,
+                            score=e.score,
+                            judges=e.judges,
+                        )
+                        for e in entries
+                    ],
+                    awards=[AwardGranted(**a.model_dump()) for a in awards],
+                    published_by=organizer_id,
+                ),
+                aggregate_id=hackathon_id,
+                correlation_id=correlation_id,
+                occurred_at=now,
+            )
+        return Results(hackathon_id=hackathon_id, entries=entries, awards=awards)
+
+    async def results(self, hackathon_id: str) -> Results:
+        async with self.db.sessions() as session:
+            row = await session.get(ResultsRow, hackathon_id)
+        if row is None:
+            raise ProblemError(404, "results-not-published", "the results are not published yet")
+        return Results(
+            hackathon_id=hackathon_id,
+            entries=[LeaderboardEntry.model_validate(e) for e in row.entries],
+            awards=[GrantedAward.model_validate(a) for a in row.awards],
+        )

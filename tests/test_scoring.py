@@ -1,0 +1,170 @@
+"""Judging end to end through the gateway: assignment with conflicts, scores, the leaderboard
+against a computation made here, results and awards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.journey_helpers import (
+    Hackathon,
+    Person,
+    assert_problem,
+    create_hackathon,
+    move_to,
+    participant,
+    submission_body,
+    submit,
+    team_of,
+)
+from tests.platform_fixtures import Api, events_on
+from tests.polling import wait_until
+
+Json = dict[str, Any]
+WEIGHTS = {"impact": 2.0, "feasibility": 1.0}  # the journey helpers' rubric
+
+
+async def enrol(api: Api, hackathon: Hackathon, judge: Person, conflicts: list[str]) -> None:
+    answer = await api.http.post(
+        f"/hackathons/{hackathon.hackathon_id}/judges",
+        headers=await api.organizer(),
+        json={"email": judge.email, "conflicts": conflicts},
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def weighted(values: dict[str, float]) -> float:
+    return sum(WEIGHTS[k] * v for k, v in values.items()) / sum(WEIGHTS.values())
+
+
+async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) -> None:
+    hackathon = await create_hackathon(api, phase="registration", max_teams=5)
+    hid = hackathon.hackathon_id
+    captains = [await participant(api, hackathon, f"Captain{i}") for i in range(3)]
+    teams = [await team_of(api, hackathon, captain) for captain in captains]
+    judges = [await participant(api, hackathon, f"Judge{i}") for i in range(2)]
+    # judge0 may not judge team0, judge1 may not judge team1
+    await enrol(api, hackathon, judges[0], [teams[0]["team_id"]])
+    await enrol(api, hackathon, judges[1], [teams[1]["team_id"]])
+    await move_to(api, hackathon, "hacking")
+    submissions = [
+        await submit(api, team["team_id"], captain, submission_body(title=f"Idea {i}"))
+        for i, (team, captain) in enumerate(zip(teams, captains, strict=True))
+    ]
+    organizer = await api.organizer()
+    assert_problem(
+        await api.http.post(f"/hackathons/{hid}/assignments", headers=organizer), 409, "wrong-phase"
+    )
+    await move_to(api, hackathon, "judging")
+
+    async def assigned() -> Json | None:
+        answer = await api.http.post(f"/hackathons/{hid}/assignments", headers=organizer)
+        if answer.status_code != 200:
+            return None
+        body: Json = answer.json()
+        return body if len(body["assignments"]) == 3 else None
+
+    assignment = await wait_until(assigned, timeout=30, message="scoring knows all submissions")
+    judge_of = {a["submission_id"]: a["judge_ids"] for a in assignment["assignments"]}
+    by_team = {s["team_id"]: s["submission_id"] for s in submissions}
+    # judges_per_submission is 1: the conflicts decide two of the three.
+    assert judge_of[by_team[teams[0]["team_id"]]] == [judges[1].account_id]
+    assert judge_of[by_team[teams[1]["team_id"]]] == [judges[0].account_id]
+    assert assignment["shortfalls"] == []
+    again = await api.http.post(f"/hackathons/{hid}/assignments", headers=organizer)
+    assert again.json() == assignment  # nothing new to assign
+    assert_problem(
+        await api.http.post(f"/hackathons/{hid}/assignments", headers=judges[0].auth),
+        403,
+        "forbidden",
+    )
+
+    # Each judge sees what to score.
+    mine = await api.http.get("/judging/assignments", headers=judges[0].auth)
+    assert mine.status_code == 200
+    assert {a["submission_id"] for a in mine.json()["items"]} == {
+        s for s, j in judge_of.items() if j == [judges[0].account_id]
+    }
+    assert all(a["scored"] is False for a in mine.json()["items"])
+
+    # Bad scores name every offending field and change nothing.
+    target = by_team[teams[0]["team_id"]]
+    bad = await api.http.put(
+        f"/submissions/{target}/scores/me",
+        headers=judges[1].auth,
+        json={"scores": {"impact": 11, "novelty": 3}},
+    )
+    assert_problem(bad, 422, "validation")
+    assert {e["field"] for e in bad.json()["errors"]} == {
+        "scores.impact",
+        "scores.feasibility",
+        "scores.novelty",
+    }
+    unassigned = await api.http.put(
+        f"/submissions/{target}/scores/me",
+        headers=judges[0].auth,
+        json={"scores": {"impact": 5, "feasibility": 5}},
+    )
+    assert_problem(unassigned, 403, "not-assigned")
+
+    values: dict[str, dict[str, float]] = {}
+    for submission_id, (judge_id,) in judge_of.items():
+        judge = next(j for j in judges if j.account_id == judge_id)
+        chosen = {"impact": 3.0 + len(values) * 3, "feasibility": 9.0 - len(values)}
+        scored = await api.http.put(
+            f"/submissions/{submission_id}/scores/me",
+            headers=judge.auth,
+            json={"scores": chosen, "comment": "clear and useful"},
+        )
+        assert scored.status_code == 200, scored.text
+        assert scored.json()["revision"] == 1
+        assert abs(scored.json()["total"] - weighted(chosen)) < 1e-9
+        values[submission_id] = chosen
+    # A second scoring replaces the first.
+    first_id = next(iter(values))
+    judge = next(j for j in judges if j.account_id == judge_of[first_id][0])
+    values[first_id] = {"impact": 10.0, "feasibility": 10.0}
+    rescored = await api.http.put(
+        f"/submissions/{first_id}/scores/me", headers=judge.auth, json={"scores": values[first_id]}
+    )
+    assert rescored.json()["revision"] == 2
+
+    # The leaderboard: organizers only until published; equal to a computation made here.
+    hidden = await api.http.get(f"/hackathons/{hid}/leaderboard", headers=captains[0].auth)
+    assert_problem(hidden, 403, "not-published")
+    board = (await api.http.get(f"/hackathons/{hid}/leaderboard", headers=organizer)).json()
+    expected = sorted(values, key=lambda s: -round(weighted(values[s]), 4))
+    assert board["published"] is False
+    assert [e["submission_id"] for e in board["entries"]] == expected
+    for entry in board["entries"]:
+        assert entry["score"] == round(weighted(values[entry["submission_id"]]), 4)
+        assert entry["judges"] == 1
+    assert [e["rank"] for e in board["entries"]] == [1, 2, 3]
+
+    assert_problem(await api.http.get(f"/hackathons/{hid}/results"), 404, "results-not-published")
+    published = await api.http.post(f"/hackathons/{hid}/results", headers=organizer)
+    assert published.status_code == 201, published.text
+    results = published.json()
+    assert results["entries"] == board["entries"]
+    winner_team = board["entries"][0]["team_id"]
+    assert results["awards"][0]["team_id"] == winner_team
+
+    # Public now, frozen, and the hackathon finishes by itself.
+    public = await api.http.get(f"/hackathons/{hid}/leaderboard")
+    assert public.status_code == 200 and public.json()["published"] is True
+    assert (await api.http.get(f"/hackathons/{hid}/results")).json() == results
+
+    async def finished() -> bool:
+        answer = await api.http.get(f"/hackathons/{hid}")
+        return bool(answer.json()["phase"] == "finished")
+
+    await wait_until(finished, timeout=30, message="registration finishes the hackathon")
+    late = await api.http.put(
+        f"/submissions/{first_id}/scores/me", headers=judge.auth, json={"scores": values[first_id]}
+    )
+    assert late.status_code == 409
+    [announced] = await events_on(
+        api.platform,
+        "scoring.events",
+        lambda e: e.type == "ResultsPublished" and e.aggregate_id == hid,
+    )
+    assert [e.submission_id for e in announced.payload.entries] == expected

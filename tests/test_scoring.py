@@ -162,6 +162,26 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
         f"/submissions/{first_id}/scores/me", headers=judge.auth, json={"scores": values[first_id]}
     )
     assert late.status_code == 409
+    assigned_events = await events_on(
+        api.platform,
+        "scoring.events",
+        lambda e: e.type == "JudgeAssigned" and e.payload.hackathon_id == hid,
+        count=3,
+    )
+    assert {(e.payload.submission_id, e.payload.judge_id) for e in assigned_events} == {
+        (s, j[0]) for s, j in judge_of.items()
+    }
+    rescore_events = await events_on(
+        api.platform,
+        "scoring.events",
+        lambda e: e.type == "ScoreSubmitted" and e.aggregate_id == first_id,
+        count=2,
+    )
+    assert [e.payload.revision for e in rescore_events] == [1, 2]
+    assert rescore_events[1].payload.scores == values[first_id]
+    assert rescore_events[1].payload.total == weighted(values[first_id])
+    # JudgeAssigned and the two scores form one chain on the submission's aggregate.
+    assert [e.sequence for e in rescore_events] == [2, 3]
     [announced] = await events_on(
         api.platform,
         "scoring.events",

@@ -146,7 +146,15 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
     results = published.json()
     assert results["entries"] == board["entries"]
     winner_team = board["entries"][0]["team_id"]
-    assert results["awards"][0]["team_id"] == winner_team
+    assert results["awards"] == [
+        {
+            "name": "First prize",
+            "kind": "grant",
+            "amount": 1000.0,
+            "rank": 1,
+            "team_id": winner_team,
+        }
+    ]
 
     # Public now, frozen, and the hackathon finishes by itself.
     public = await api.http.get(f"/hackathons/{hid}/leaderboard")
@@ -161,7 +169,7 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
     late = await api.http.put(
         f"/submissions/{first_id}/scores/me", headers=judge.auth, json={"scores": values[first_id]}
     )
-    assert late.status_code == 409
+    assert_problem(late, 409, "results-published")
     assigned_events = await events_on(
         api.platform,
         "scoring.events",

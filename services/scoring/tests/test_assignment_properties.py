@@ -61,6 +61,34 @@ def test_without_conflicts_loads_differ_by_at_most_one(
         assert max(every) - min(every) <= 1
 
 
+@settings(max_examples=300, deadline=None)
+@given(scenarios())
+def test_with_conflicts_no_single_move_could_narrow_the_loads(
+    scenario: tuple[list[SubmissionToJudge], list[Judge], int],
+) -> None:
+    submissions, judges, per_submission = scenario
+    result = assign(submissions, judges, per_submission)
+    loads = {j.judge_id: 0 for j in judges} | result.loads()
+    teams = {s.submission_id: s.team_id for s in submissions}
+    for submission_id, judge_id in result.added:
+        for other in judges:
+            if teams[submission_id] in other.conflicts:
+                continue
+            if other.judge_id in result.judges_of[submission_id]:
+                continue
+            assert loads[other.judge_id] > loads[judge_id] - 2, (submission_id, judge_id, other)
+
+
+def test_a_conflict_does_not_pile_everything_on_one_judge() -> None:
+    # B may not judge team t2; the balanced answer is s1 -> B, s2 -> A.
+    result = assign(
+        [SubmissionToJudge("s1", "t1"), SubmissionToJudge("s2", "t2")],
+        [Judge("A"), Judge("B", frozenset({"t2"}))],
+        1,
+    )
+    assert result.judges_of == {"s1": ["B"], "s2": ["A"]}
+
+
 @settings(max_examples=100, deadline=None)
 @given(scenarios(), st.randoms(use_true_random=False))
 def test_same_inputs_in_any_order_give_the_same_assignment(

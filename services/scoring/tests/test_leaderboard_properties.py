@@ -64,9 +64,9 @@ def reference(
     for submission_id, entrant in active.items():
         judged = [v for (_, s), v in totals.items() if s == submission_id]
         if judged:
-            board.append((entrant, round(statistics.fmean(judged), 4)))
-    board.sort(key=lambda row: (-row[1], row[0].first_submitted_at, row[0].submission_id))
-    return [(entrant.submission_id, score) for entrant, score in board]
+            board.append((entrant, statistics.fmean(judged)))
+    board.sort(key=lambda row: (-round(row[1], 9), row[0].first_submitted_at, row[0].submission_id))
+    return [(entrant.submission_id, round(score, 4)) for entrant, score in board]
 
 
 @settings(max_examples=300, deadline=None)

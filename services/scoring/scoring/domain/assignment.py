@@ -1,11 +1,15 @@
 """Assigning judges to submissions: a pure, deterministic function of its inputs.
 
 Every submission gets ``judges_per_submission`` distinct judges, never one with a declared
-conflict with the submission's team. Submissions are served in id order; each takes, among
-its eligible judges, those with the fewest assignments so far (ties to the smaller judge id),
-which keeps judges' loads within one of each other whenever conflicts do not force
-otherwise. Existing assignments are kept and counted, so running it again only adds what is
-new, and the same inputs always give the same result."""
+conflict with the submission's team. Submissions are served most constrained first (fewest
+eligible judges, then id); each takes, among its eligible judges, those with the fewest
+assignments so far (ties to the smaller judge id). Then, while a newly added pair can move
+from its judge to an eligible judge with at least two fewer assignments, it moves (pairs and
+targets taken in a fixed order). Existing assignments are kept and counted, so
+running it again only adds what is new, and the same inputs always give the same result.
+
+Without conflicts loads end within one of each other; with conflicts no single move of a new
+pair can narrow the spread any more (a local optimum, checked by the property tests)."""
 
 from __future__ import annotations
 
@@ -72,13 +76,14 @@ def assign(
         result.judges_of[submission.submission_id] = kept
         for judge_id in kept:
             load[judge_id] = load.get(judge_id, 0) + 1
-    for submission in ordered:
+
+    def eligible_for(submission: SubmissionToJudge) -> list[str]:
+        return [j.judge_id for j in panel if submission.team_id not in j.conflicts]
+
+    most_constrained_first = sorted(ordered, key=lambda s: (len(eligible_for(s)), s.submission_id))
+    for submission in most_constrained_first:
         chosen = result.judges_of[submission.submission_id]
-        eligible = [
-            j.judge_id
-            for j in panel
-            if submission.team_id not in j.conflicts and j.judge_id not in chosen
-        ]
+        eligible = [j for j in eligible_for(submission) if j not in chosen]
         needed = judges_per_submission - len(chosen)
         if needed <= 0:
             continue
@@ -88,7 +93,7 @@ def assign(
             result.added.append((submission.submission_id, judge_id))
         chosen.extend(picks)
         chosen.sort()
-        if len(picks) < needed:
+        if len(picks) < needed:  # recorded in id order below
             result.shortfalls.append(
                 Shortfall(
                     submission.submission_id,
@@ -97,4 +102,32 @@ def assign(
                     eligible=len(eligible) + len(chosen) - len(picks),
                 )
             )
+    _rebalance(result, {s.submission_id: set(eligible_for(s)) for s in ordered}, load)
+    result.added.sort()
+    result.shortfalls.sort(key=lambda shortfall: shortfall.submission_id)
     return result
+
+
+def _rebalance(result: Assignment, eligible: dict[str, set[str]], load: dict[str, int]) -> None:
+    """Move newly added pairs from heavily to lightly loaded judges while that narrows the
+    spread (each move lowers the sum of squared loads, so this ends)."""
+    moved = True
+    while moved:
+        moved = False
+        for submission_id, judge_id in sorted(result.added):
+            chosen = result.judges_of[submission_id]
+            lighter = sorted(
+                (j for j in eligible[submission_id] if j not in chosen),
+                key=lambda j: (load[j], j),
+            )
+            if lighter and load[lighter[0]] <= load[judge_id] - 2:
+                target = lighter[0]
+                position = result.added.index((submission_id, judge_id))
+                result.added[position] = (submission_id, target)
+                chosen.remove(judge_id)
+                chosen.append(target)
+                chosen.sort()
+                load[judge_id] -= 1
+                load[target] += 1
+                moved = True
+                break

@@ -4,8 +4,9 @@
 - With ``zscore`` normalisation each judge's totals are standardised over that judge's own
   totals (population standard deviation; a judge whose totals do not vary contributes 0).
 - A submission's score is the mean of its judges' (normalised) totals.
-- Scores are rounded to 4 decimals, and the ranking uses the rounded score (what everyone
-  sees), descending; ties go to the earlier first submission, then the smaller id.
+- The ranking uses the score at full precision (compared to 9 decimals, so floating-point
+  noise cannot decide a tie), descending; ties go to the earlier first submission, then the
+  smaller id. Scores are rounded to 4 decimals in the answer.
 - Unscored and withdrawn submissions are left out.
 The audit recomputes the same from the log, so every rule here is also in the docs."""
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 SCORE_DECIMALS = 4
+RANKING_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,18 @@ def leaderboard(
             per_submission.setdefault(submission_id, []).append(total)
     rows: list[tuple[Entrant, float, int]] = []
     for submission_id, totals in per_submission.items():
-        mean = round(math.fsum(totals) / len(totals), SCORE_DECIMALS) + 0.0  # no -0.0
-        rows.append((competing[submission_id], mean, len(totals)))
-    rows.sort(key=lambda r: (-r[1], r[0].first_submitted_at, r[0].submission_id))
+        rows.append((competing[submission_id], math.fsum(totals) / len(totals), len(totals)))
+    rows.sort(
+        key=lambda r: (-round(r[1], RANKING_DECIMALS), r[0].first_submitted_at, r[0].submission_id)
+    )
     return [
-        Entry(rank, entrant.submission_id, entrant.team_id, mean, judges)
+        Entry(
+            rank,
+            entrant.submission_id,
+            entrant.team_id,
+            round(mean, SCORE_DECIMALS) + 0.0,  # + 0.0: never -0.0
+            judges,
+        )
         for rank, (entrant, mean, judges) in enumerate(rows, start=1)
     ]
 

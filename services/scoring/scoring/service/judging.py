@@ -235,16 +235,29 @@ class Judging:
     ) -> ScoreAnswer:
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
+            known = await session.get(KnownSubmission, submission_id)
+            if known is None:
+                raise ProblemError(404, "submission-not-found", f"no submission {submission_id}")
+            # Lock order as in assign() and publish_results(): the hackathon (shared here, so
+            # results cannot be published meanwhile), then the submission (its event chain).
+            hackathon = await session.get(
+                JudgedHackathon,
+                known.hackathon_id,
+                with_for_update={"read": True},
+                populate_existing=True,
+            )
+            if hackathon is None:  # its hackathon's events have not arrived yet
+                raise ProblemError(
+                    409, "not-yet-known", "this hackathon is not known here yet; retry"
+                )
             submission = await session.get(
                 KnownSubmission, submission_id, with_for_update=True, populate_existing=True
             )
-            if submission is None:
-                raise ProblemError(404, "submission-not-found", f"no submission {submission_id}")
+            assert submission is not None
             if await session.get(AssignmentRow, (submission_id, judge.account_id)) is None:
                 raise ProblemError(
                     403, "not-assigned", "only a judge assigned to this submission scores it"
                 )
-            hackathon = await _hackathon(session, submission.hackathon_id, lock=False)
             _require_judging(hackathon, "scoring")
             if await session.get(ResultsRow, hackathon.hackathon_id) is not None:
                 raise ProblemError(409, "results-published", "the results are published")

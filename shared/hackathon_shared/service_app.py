@@ -103,6 +103,14 @@ def runtime_of(request: Request) -> ServiceRuntime:
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 
+def request_id_of(request: Request) -> str | None:
+    """The gateway's request id, which events carry as their correlation id."""
+    return request.headers.get("x-request-id")
+
+
+RequestId = Annotated[str | None, Depends(request_id_of)]
+
+
 def create_service_app(
     *,
     settings: ServiceSettings,

@@ -12,7 +12,8 @@ from hackathon_shared.api.accounts import (
     TokenAnswer,
 )
 from hackathon_shared.auth import CurrentPrincipal
-from registration.entrypoints.dependencies import AccountsService, RequestId
+from hackathon_shared.service_app import RequestId
+from registration.entrypoints.dependencies import AccountsService
 
 router = APIRouter()
 

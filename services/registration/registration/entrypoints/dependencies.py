@@ -42,13 +42,6 @@ HackathonsService = Annotated[Hackathons, Depends(hackathons)]
 TeamsService = Annotated[Teams, Depends(teams)]
 
 
-def request_id(request: Request) -> str | None:
-    return request.headers.get("x-request-id")
-
-
-RequestId = Annotated[str | None, Depends(request_id)]
-
-
 async def live_principal(principal: CurrentPrincipal, service: AccountsService) -> Principal:
     """The verified caller, whose account must still exist: a token outlives an erasure by
     at most its lifetime, and registration refuses it at once."""

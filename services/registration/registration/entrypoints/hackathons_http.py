@@ -14,11 +14,11 @@ from hackathon_shared.api.hackathons import (
     RegistrationAnswer,
 )
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from hackathon_shared.service_app import RequestId
 from registration.entrypoints.dependencies import (
     HackathonsService,
     LiveOrganizer,
     LivePrincipal,
-    RequestId,
 )
 
 router = APIRouter()

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Response
 
 from hackathon_shared.api.hackathons import JoinTeam, NewTeam, TeamView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from hackathon_shared.service_app import RequestId
 from registration.entrypoints.dependencies import (
     LivePrincipal,
     MaybeLivePrincipal,
-    RequestId,
     TeamsService,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from hackathon_shared.api.judging import (
     AssignmentAnswer,
@@ -16,7 +16,7 @@ from hackathon_shared.api.judging import (
 )
 from hackathon_shared.auth import CurrentPrincipal, MaybePrincipal, Organizer
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from hackathon_shared.service_app import Runtime
+from hackathon_shared.service_app import RequestId, Runtime
 from scoring.service.judging import Judging
 
 router = APIRouter()
@@ -27,13 +27,6 @@ def judging(runtime: Runtime) -> Judging:
 
 
 Service = Annotated[Judging, Depends(judging)]
-
-
-def _request_id(request: Request) -> str | None:
-    return request.headers.get("x-request-id")
-
-
-RequestId = Annotated[str | None, Depends(_request_id)]
 
 
 @router.post("/hackathons/{hackathon_id}/assignments", response_model=AssignmentAnswer)

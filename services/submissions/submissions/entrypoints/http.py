@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.auth import CurrentPrincipal, Organizer
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from hackathon_shared.service_app import Runtime
+from hackathon_shared.service_app import RequestId, Runtime
 from submissions.service.submissions import Submissions
 
 router = APIRouter()
@@ -28,12 +28,10 @@ async def submit(
     body: SubmissionIn,
     principal: CurrentPrincipal,
     service: Service,
-    request: Request,
+    request_id: RequestId,
     response: Response,
 ) -> SubmissionView:
-    view, first = await service.submit(
-        team_id, principal, body, request.headers.get("x-request-id")
-    )
+    view, first = await service.submit(team_id, principal, body, request_id)
     response.status_code = 201 if first else 200
     return view
 

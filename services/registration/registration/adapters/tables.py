@@ -4,12 +4,19 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from hackathon_shared.db import UtcDateTime
 
 
-class AccountRow(SQLModel, table=True):
+class RegistrationTable(SQLModel, registry=registry()):
+    """Base of the registration service's tables, with metadata of their own: one process may load
+    several services' tables (the audit's rebuild, the tests), and services may name their
+    own tables alike (each service's copy of ``known_teams``, say)."""
+
+
+class AccountRow(RegistrationTable, table=True):
     __tablename__ = "accounts"
 
     account_id: str = Field(primary_key=True, max_length=64)
@@ -23,7 +30,7 @@ class AccountRow(SQLModel, table=True):
         return [r for r in self.roles.split(",") if r]
 
 
-class HackathonRow(SQLModel, table=True):
+class HackathonRow(RegistrationTable, table=True):
     __tablename__ = "hackathons"
 
     hackathon_id: str = Field(primary_key=True, max_length=64)
@@ -38,7 +45,7 @@ class HackathonRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
-class ParticipantRow(SQLModel, table=True):
+class ParticipantRow(RegistrationTable, table=True):
     __tablename__ = "participants"
     __table_args__ = (sa.UniqueConstraint("hackathon_id", "account_id", name="uq_participant"),)
 
@@ -50,7 +57,7 @@ class ParticipantRow(SQLModel, table=True):
     consented_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
-class TeamRow(SQLModel, table=True):
+class TeamRow(RegistrationTable, table=True):
     __tablename__ = "teams"
 
     team_id: str = Field(primary_key=True, max_length=64)
@@ -65,7 +72,7 @@ class TeamRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
-class TeamMemberRow(SQLModel, table=True):
+class TeamMemberRow(RegistrationTable, table=True):
     __tablename__ = "team_members"
     # One team per participant per hackathon, enforced by the database as well.
     __table_args__ = (sa.UniqueConstraint("hackathon_id", "account_id", name="uq_one_team"),)
@@ -77,7 +84,7 @@ class TeamMemberRow(SQLModel, table=True):
     position: int  # order of joining within the team, for the captaincy hand-over
 
 
-class JudgeRow(SQLModel, table=True):
+class JudgeRow(RegistrationTable, table=True):
     __tablename__ = "judges"
 
     hackathon_id: str = Field(

@@ -7,9 +7,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from hackathon_shared.db import UtcDateTime
+
+
+class ScoringTable(SQLModel, registry=registry()):
+    """Base of the scoring service's tables, with metadata of their own: one process may load
+    several services' tables (the audit's rebuild, the tests), and services may name their
+    own tables alike (each service's copy of ``known_teams``, say)."""
 
 
 def _when() -> Any:
@@ -20,7 +27,7 @@ def _json() -> Any:
     return Field(sa_column=sa.Column(sa.JSON, nullable=False))
 
 
-class JudgedHackathon(SQLModel, table=True):
+class JudgedHackathon(ScoringTable, table=True):
     __tablename__ = "known_hackathons"
 
     hackathon_id: str = Field(primary_key=True, max_length=64)
@@ -31,7 +38,7 @@ class JudgedHackathon(SQLModel, table=True):
     awards: list[dict[str, Any]] = _json()  # [{name, rank, kind, amount}]
 
 
-class KnownJudge(SQLModel, table=True):
+class KnownJudge(ScoringTable, table=True):
     __tablename__ = "known_judges"
 
     hackathon_id: str = Field(primary_key=True, max_length=64)
@@ -39,14 +46,14 @@ class KnownJudge(SQLModel, table=True):
     conflicts: list[str] = _json()
 
 
-class KnownTeam(SQLModel, table=True):
+class KnownTeam(ScoringTable, table=True):
     __tablename__ = "known_teams"
 
     team_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=100)
 
 
-class KnownSubmission(SQLModel, table=True):
+class KnownSubmission(ScoringTable, table=True):
     __tablename__ = "known_submissions"
 
     submission_id: str = Field(primary_key=True, max_length=64)
@@ -57,7 +64,7 @@ class KnownSubmission(SQLModel, table=True):
     withdrawn: bool = False
 
 
-class AssignmentRow(SQLModel, table=True):
+class AssignmentRow(ScoringTable, table=True):
     __tablename__ = "assignments"
 
     submission_id: str = Field(primary_key=True, max_length=64)
@@ -66,7 +73,7 @@ class AssignmentRow(SQLModel, table=True):
     assigned_at: datetime = _when()
 
 
-class ScoreRow(SQLModel, table=True):
+class ScoreRow(ScoringTable, table=True):
     __tablename__ = "scores"
 
     submission_id: str = Field(primary_key=True, max_length=64)
@@ -79,7 +86,7 @@ class ScoreRow(SQLModel, table=True):
     scored_at: datetime = _when()
 
 
-class ResultsRow(SQLModel, table=True):
+class ResultsRow(ScoringTable, table=True):
     __tablename__ = "results"
 
     hackathon_id: str = Field(primary_key=True, max_length=64)

@@ -7,16 +7,23 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from hackathon_shared.db import UtcDateTime
+
+
+class SubmissionsTable(SQLModel, registry=registry()):
+    """Base of the submissions service's tables, with metadata of their own: one process may load
+    several services' tables (the audit's rebuild, the tests), and services may name their
+    own tables alike (each service's copy of ``known_teams``, say)."""
 
 
 def _when(nullable: bool = False) -> Any:
     return Field(sa_column=sa.Column(UtcDateTime(), nullable=nullable))
 
 
-class KnownHackathon(SQLModel, table=True):
+class KnownHackathon(SubmissionsTable, table=True):
     __tablename__ = "known_hackathons"
 
     hackathon_id: str = Field(primary_key=True, max_length=64)
@@ -26,7 +33,7 @@ class KnownHackathon(SQLModel, table=True):
     challenge_ids: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
 
 
-class KnownTeam(SQLModel, table=True):
+class KnownTeam(SubmissionsTable, table=True):
     __tablename__ = "known_teams"
 
     team_id: str = Field(primary_key=True, max_length=64)
@@ -35,21 +42,21 @@ class KnownTeam(SQLModel, table=True):
     status: str = Field(max_length=20)
 
 
-class KnownMember(SQLModel, table=True):
+class KnownMember(SubmissionsTable, table=True):
     __tablename__ = "known_members"
 
     team_id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(primary_key=True, max_length=64)
 
 
-class KnownAssignment(SQLModel, table=True):
+class KnownAssignment(SubmissionsTable, table=True):
     __tablename__ = "known_assignments"
 
     submission_id: str = Field(primary_key=True, max_length=64)
     judge_id: str = Field(primary_key=True, max_length=64)
 
 
-class SubmissionRow(SQLModel, table=True):
+class SubmissionRow(SubmissionsTable, table=True):
     __tablename__ = "submissions"
 
     submission_id: str = Field(primary_key=True, max_length=64)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.db import Database
@@ -90,8 +90,8 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
     elif isinstance(event, TeamMemberLeft):
         await session.exec(
             delete(KnownMember).where(
-                KnownMember.team_id == event.payload.team_id,  # type: ignore[arg-type]
-                KnownMember.account_id == event.payload.account_id,  # type: ignore[arg-type]
+                col(KnownMember.team_id) == event.payload.team_id,
+                col(KnownMember.account_id) == event.payload.account_id,
             )
         )
     elif isinstance(event, TeamWithdrawn):

@@ -30,7 +30,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.db import Database
-from hackathon_shared.events.catalogue import EventDecodeError, decode_event
+from hackathon_shared.events.catalogue import (
+    ContactDetails,
+    EventDecodeError,
+    decode_contact,
+    decode_event,
+)
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.inbox import already_processed, record_processed
 from hackathon_shared.metrics import (
@@ -44,6 +49,9 @@ from hackathon_shared.topics import dlq
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+ContactHandler = Callable[[AsyncSession, str, ContactDetails | None], Awaitable[None]]
+"""Applies one ``registration.contacts`` record: the account id (the message key) and its
+contact details, or ``None`` for a tombstone (the account was erased)."""
 
 # Failures of the infrastructure rather than of the message: retrying later can succeed, so
 # such a message is never dead-lettered; the batch is redelivered instead.
@@ -112,6 +120,18 @@ class Delivery:
     record: ConsumerRecord[Any, Any]
     envelope: Envelope | None = None
     error: str | None = None
+    contact: ContactDetails | None = None
+    account_id: str | None = None  # set for a decoded contacts record (or tombstone)
+
+    @property
+    def decoded(self) -> bool:
+        return self.envelope is not None or self.account_id is not None
+
+    @property
+    def kind(self) -> str:
+        if self.envelope is not None:
+            return self.envelope.type
+        return "ContactDetails" if self.contact is not None else "ContactErased"
 
 
 class EventConsumer:
@@ -167,7 +187,7 @@ class EventConsumer:
 
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [self._decode(record) for record in records]
-        good = [d for d in deliveries if d.envelope is not None]
+        good = [d for d in deliveries if d.decoded]
         try:
             if good:
                 await self._apply_in_one_transaction(good)
@@ -183,7 +203,7 @@ class EventConsumer:
             for delivery in good:
                 await self._apply_with_retries(delivery)
         for delivery in deliveries:
-            if delivery.envelope is None:
+            if not delivery.decoded:
                 await self._dead_letter(delivery)
 
     def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery:
@@ -216,8 +236,7 @@ class EventConsumer:
         async with self.db.transaction() as session:
             await self._apply(session, deliveries)
         for delivery in deliveries:
-            assert delivery.envelope is not None
-            EVENTS_CONSUMED.labels(self.name, delivery.record.topic, delivery.envelope.type).inc()
+            EVENTS_CONSUMED.labels(self.name, delivery.record.topic, delivery.kind).inc()
 
     async def _apply_with_retries(self, delivery: Delivery) -> None:
         attempt = 0
@@ -280,3 +299,38 @@ class EventConsumer:
             record.offset,
             error,
         )
+
+
+class ContactConsumer(EventConsumer):
+    """A consumer group on the compacted ``registration.contacts`` topic. Its records are not
+    events (no envelope, no event id): the key is the account id and the value the latest
+    contact details or a tombstone, so applying one is an idempotent upsert or delete and no
+    inbox is kept. A record without a key or with an invalid value goes to the DLQ."""
+
+    def __init__(self, *, contact_handler: ContactHandler, **kwargs: Any) -> None:
+        super().__init__(handler=_no_event_handler, **kwargs)
+        self.contact_handler = contact_handler
+
+    def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery:
+        key = record.key
+        if isinstance(key, bytes | bytearray):
+            key = bytes(key).decode("utf-8", "replace")
+        if not key:
+            return Delivery(record, error="contact record without an account id key")
+        try:
+            contact = decode_contact(record.value)
+        except EventDecodeError as error:
+            return Delivery(record, error=f"undecodable contact record: {error}")
+        if contact is not None and contact.account_id != key:
+            return Delivery(record, error="contact record's account id differs from its key")
+        return Delivery(record, contact=contact, account_id=key)
+
+    async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
+        for delivery in deliveries:
+            assert delivery.account_id is not None
+            await self.contact_handler(session, delivery.account_id, delivery.contact)
+        return len(deliveries)
+
+
+async def _no_event_handler(_session: AsyncSession, _event: Envelope) -> None:
+    raise AssertionError("a contacts consumer receives no events")

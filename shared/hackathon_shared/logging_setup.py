@@ -1,14 +1,40 @@
-"""Structured JSON logs on stdout, one object per line, for every process."""
+"""Structured JSON logs on stdout, one object per line, for every process.
+
+Every line written while a request or an event is being handled carries its ids: the
+gateway's ``request_id`` (which services receive as ``X-Request-ID`` and events carry as their
+``correlation_id``), and for an event being applied its ``event_id`` and ``correlation_id``, so
+one user action can be followed through every service's log."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+
+_log_context: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # noqa: B039
+
+
+@contextmanager
+def log_context(**ids: str | None) -> Iterator[None]:
+    """Add ``ids`` (those not None) to every log line written inside the block."""
+    token = _log_context.set(
+        {**_log_context.get(), **{k: v for k, v in ids.items() if v is not None}}
+    )
+    try:
+        yield
+    finally:
+        _log_context.reset(token)
+
+
+def current_log_context() -> dict[str, str]:
+    return dict(_log_context.get())
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,6 +50,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        entry.update(_log_context.get())
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
@@ -38,5 +65,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "uvicorn.access"):
+    # httpx logs every request's full URL at INFO, query included (the notification stream
+    # takes a token there), so only its warnings are kept.
+    for noisy in ("aiokafka", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel("WARNING")

@@ -24,3 +24,9 @@ DEAD_LETTERED = Counter(
 )
 OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox rows published", ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox rows not yet published", ["service"])
+CONSUMER_LAG = Gauge(
+    "kafka_consumer_lag",
+    "Messages not yet consumed on a partition this replica is assigned (high watermark at the "
+    "last fetch minus position), set when /metrics is scraped",
+    ["service", "group", "topic", "partition"],
+)

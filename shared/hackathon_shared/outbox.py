@@ -4,7 +4,16 @@ per-aggregate sequence and hash chain, and a relay publishes committed rows to K
 Nothing is published that was not committed (the relay only sees committed rows), and
 nothing committed stays unpublished (the relay marks rows only after the broker confirmed
 them; after a crash in between it publishes them again, and consumers' inboxes absorb the
-duplicates)."""
+duplicates).
+
+Several replicas of a service share one outbox on PostgreSQL. There each relay round is one
+transaction that claims rows with ``SELECT ... FOR UPDATE SKIP LOCKED``, publishes them and
+marks them published before it commits: a row is published by one replica at a time, and the
+rows another replica holds are skipped rather than waited for. An aggregate's events still
+leave in order: a claimed row whose key has an earlier row held by another replica waits for
+a later round. SQLite has no row locks (and one writer at a time); there the relay reads, then
+publishes, then marks in a transaction of its own, which is correct for the single process
+that an SQLite file serves."""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from contextlib import suppress
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,9 +35,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hackathon_shared.db import Database
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
 from hackathon_shared.messaging_tables import OutboxRecord
+from hackathon_shared.metrics import OUTBOX_PUBLISHED
 from hackathon_shared.topics import Topics
 
 log = logging.getLogger(__name__)
+
+# The transaction holding the current round's claimed rows (PostgreSQL), in which
+# `OutboxRelay.mark_published` marks them.
+_claim_session: ContextVar[AsyncSession | None] = ContextVar("outbox_claim", default=None)
 
 
 class Outbox:
@@ -130,7 +145,8 @@ def _aiokafka_producer(broker: KafkaBroker) -> Any:
 class OutboxRelay:
     """Publishes committed outbox rows in id order (so in sequence order per aggregate,
     since one aggregate's rows are keyed alike and land on one partition) and marks them
-    published once the broker acknowledged them."""
+    published once the broker acknowledged them. On PostgreSQL, relays of several replicas
+    share the outbox through row locks (see the module docstring)."""
 
     def __init__(
         self,
@@ -139,14 +155,21 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         interval: float = 0.2,
+        service: str = "service",
     ) -> None:
         self.db = db
         self.broker = broker
         self.batch_size = batch_size
         self.interval = interval
+        self.service = service
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
+
+    @property
+    def claims_rows(self) -> bool:
+        """True where rows are claimed with row locks (PostgreSQL), so replicas can share."""
+        return self.db.engine.dialect.name == "postgresql"
 
     async def pending(self) -> list[OutboxRecord]:
         async with self.db.sessions() as session:
@@ -197,23 +220,79 @@ class OutboxRelay:
         return int(result.rowcount or 0)
 
     async def mark_published(self, rows: Sequence[OutboxRecord]) -> None:
-        ids = [row.id for row in rows]
+        """Mark rows published: in the round's claiming transaction where there is one (they
+        are then marked when it commits), else in a transaction of its own."""
+        statement = (
+            update(OutboxRecord)
+            .where(col(OutboxRecord.id).in_([row.id for row in rows]))
+            .values(published_at=datetime.now(UTC))
+        )
+        claiming = _claim_session.get()
+        if claiming is not None:
+            await claiming.exec(statement)
+            return
         async with self.db.transaction() as session:
-            await session.exec(
-                update(OutboxRecord)
-                .where(col(OutboxRecord.id).in_(ids))
-                .values(published_at=datetime.now(UTC))
+            await session.exec(statement)
+
+    async def claim(self, session: AsyncSession) -> list[OutboxRecord]:
+        """Lock up to ``batch_size`` unpublished rows no other relay holds (PostgreSQL), in id
+        order, keeping only those that may leave now: a row waits while an earlier unpublished
+        row with the same key is held by another relay (it was skipped here), so that an
+        aggregate's events are never published out of order."""
+        claimed = list(
+            (
+                await session.exec(
+                    select(OutboxRecord)
+                    .where(col(OutboxRecord.published_at).is_(None))
+                    .order_by(col(OutboxRecord.id))
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+        )
+        if not claimed:
+            return []
+        ids = [row.id for row in claimed]
+        keys = {row.message_key for row in claimed}
+        held = await session.exec(
+            select(OutboxRecord.topic, OutboxRecord.message_key, func.min(OutboxRecord.id))
+            .where(
+                col(OutboxRecord.published_at).is_(None),
+                col(OutboxRecord.id) < max(i for i in ids if i is not None),
+                col(OutboxRecord.id).not_in(ids),
+                col(OutboxRecord.message_key).in_(keys),
             )
+            .group_by(col(OutboxRecord.topic), col(OutboxRecord.message_key))
+        )
+        first_held = {(topic, key): first for topic, key, first in held.all()}
+        if not first_held:
+            return claimed
+        return [
+            row
+            for row in claimed
+            if (first := first_held.get((row.topic, row.message_key))) is None
+            or (row.id is not None and row.id < first)
+        ]
 
     async def publish_pending(self) -> int:
         """One round: publish up to ``batch_size`` unpublished rows. Returns how many."""
-        rows = await self.pending()
-        if not rows:
-            return 0
-        acknowledged = rows[: await self.publish(rows)]
-        if acknowledged:
-            await self.mark_published(acknowledged)
+        if self.claims_rows:
+            async with self.db.transaction() as session:
+                token = _claim_session.set(session)
+                try:
+                    rows = await self.claim(session)
+                    acknowledged = rows[: await self.publish(rows)] if rows else []
+                    if acknowledged:
+                        await self.mark_published(acknowledged)
+                finally:
+                    _claim_session.reset(token)
+        else:
+            rows = await self.pending()
+            acknowledged = rows[: await self.publish(rows)] if rows else []
+            if acknowledged:
+                await self.mark_published(acknowledged)
         self.published_total += len(acknowledged)
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(acknowledged))
         if len(acknowledged) < len(rows):
             raise RuntimeError(f"{len(rows) - len(acknowledged)} outbox rows not acknowledged")
         return len(rows)

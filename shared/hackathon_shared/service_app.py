@@ -5,6 +5,8 @@ consumers; its rules stay in its own domain and use-case modules."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -20,11 +22,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from hackathon_shared.broker import make_broker
-from hackathon_shared.consumer import EventConsumer, EventHandler
+from hackathon_shared.consumer import ContactConsumer, ContactHandler, EventConsumer, EventHandler
 from hackathon_shared.db import Database
+from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.kafka_admin import consumer_timings_for, ensure_topics
-from hackathon_shared.logging_setup import configure_logging
-from hackathon_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG
+from hackathon_shared.logging_setup import configure_logging, log_context
+from hackathon_shared.metrics import CONSUMER_LAG, HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG
 from hackathon_shared.migrations import upgrade_to_head
 from hackathon_shared.outbox import Outbox, OutboxRelay
 from hackathon_shared.problems import install_problem_handlers
@@ -50,18 +53,30 @@ class ServiceRuntime:
 
     def consume(self, topics: Sequence[str], handler: EventHandler, name: str = "events") -> None:
         """Subscribe this service's consumer group to the given (unprefixed) topics."""
-        consumer = EventConsumer(
-            name=f"{self.settings.service_name}.{name}",
-            db=self.db,
-            broker=self.broker,
-            topics=[self.settings.topics.name(t) for t in topics],
-            group_id=f"{self.settings.topic_prefix}{self.settings.service_name}.{name}",
-            handler=handler,
-            batch_size=self.settings.consumer_batch_size,
-            retries=self.settings.consumer_retries,
-            backoff=self.settings.consumer_retry_backoff_seconds,
+        self.consumers.append(
+            EventConsumer(handler=_logged(handler), **self._consumer_args(topics, name))
         )
-        self.consumers.append(consumer)  # registered on the broker at start-up
+
+    def consume_contacts(self, handler: ContactHandler, name: str = "contacts") -> None:
+        """Subscribe a consumer group of this service to ``registration.contacts``."""
+        self.consumers.append(
+            ContactConsumer(
+                contact_handler=handler, **self._consumer_args([REGISTRATION_CONTACTS], name)
+            )
+        )
+
+    def _consumer_args(self, topics: Sequence[str], name: str) -> dict[str, Any]:
+        # Registered on the broker at start-up (see register_consumers).
+        return {
+            "name": f"{self.settings.service_name}.{name}",
+            "db": self.db,
+            "broker": self.broker,
+            "topics": [self.settings.topics.name(t) for t in topics],
+            "group_id": f"{self.settings.topic_prefix}{self.settings.service_name}.{name}",
+            "batch_size": self.settings.consumer_batch_size,
+            "retries": self.settings.consumer_retries,
+            "backoff": self.settings.consumer_retry_backoff_seconds,
+        }
 
     async def register_consumers(self) -> None:
         timings: dict[str, Any] = dict(
@@ -73,6 +88,44 @@ class ServiceRuntime:
             consumer.register()
 
 
+def _logged(handler: EventHandler) -> EventHandler:
+    """The handler, with the event's ids on every log line it writes."""
+
+    async def handle(session: Any, event: Envelope) -> None:
+        with log_context(
+            event_id=str(event.event_id),
+            event_type=event.type,
+            correlation_id=event.correlation_id,
+        ):
+            await handler(session, event)
+
+    return handle
+
+
+async def _measure_consumer_lag(broker: KafkaBroker, service: str) -> None:
+    """Set ``kafka_consumer_lag`` for the partitions this replica's consumers are assigned:
+    the partition's high watermark (as of the last fetch) minus the consumer's position.
+    Partitions assigned elsewhere since the last scrape are dropped, so that the sum over
+    replicas counts each partition once."""
+    CONSUMER_LAG.clear()
+    for subscriber in broker.subscribers:
+        consumer = getattr(subscriber, "consumer", None)
+        group = str(getattr(subscriber, "group_id", "") or "")
+        if consumer is None:
+            continue
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            try:
+                position = await asyncio.wait_for(consumer.position(partition), timeout=0.5)
+            except Exception:  # not positioned yet, or reassigned meanwhile
+                continue
+            CONSUMER_LAG.labels(service, group, partition.topic, str(partition.partition)).set(
+                max(highwater - position, 0)
+            )
+
+
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     db = Database(settings.resolved_database_url())
     broker = make_broker(settings)
@@ -82,6 +135,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         broker,
         batch_size=settings.relay_batch_size,
         interval=settings.relay_interval_seconds,
+        service=settings.service_name,
     )
     outbox.attach_wakeup(relay.wake)
     if settings.service_name in EVENTS_TOPIC_OF_PRODUCER:
@@ -118,6 +172,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     subscribe: Callable[[ServiceRuntime], None] | None = None,
     on_started: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
+    on_stopping: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
     title: str | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
@@ -150,6 +205,8 @@ def create_service_app(
         try:
             yield
         finally:
+            if on_stopping is not None:
+                await on_stopping(runtime)
             await runtime.relay.stop()
             await runtime.broker.stop()
             await runtime.db.dispose()
@@ -164,13 +221,29 @@ def create_service_app(
     return app
 
 
+access_log = logging.getLogger("hackathon.http")
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
     service = runtime.settings.service_name
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
-        response = await call_next(request)
+        with log_context(request_id=request.headers.get("x-request-id")):
+            response = await call_next(request)
+            if request.url.path not in _QUIET_PATHS:
+                access_log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    extra={
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
@@ -209,4 +282,5 @@ def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         OUTBOX_BACKLOG.labels(service).set(await runtime.relay.backlog())
+        await _measure_consumer_lag(runtime.broker, service)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

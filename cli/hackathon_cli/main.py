@@ -1,5 +1,5 @@
 """The project's command-line tool: ``hackathon run`` starts the platform on its embedded
-defaults (more commands, such as the audit, join it later)."""
+defaults; ``hackathon audit export|verify|rebuild`` is the auditors' tool (see docs/audit.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from audit.cli import add_commands as add_audit_commands
 from hackathon_cli.platform import Platform, PlatformConfig, PlatformError
 
 DEFAULT_ORGANIZER_EMAIL = "organizer@hackathon.local"
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", default=os.environ.get("HACKATHON_DATA_DIR", ".hackathon")
     )
     run_parser.set_defaults(handler=run)
+    add_audit_commands(commands)
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code

@@ -166,6 +166,7 @@ class Judging:
                     ),
                     aggregate_id=submission_id,
                     correlation_id=correlation_id,
+                    occurred_at=now,  # the row's assigned_at, so a rebuild gives the same row
                 )
         return AssignmentAnswer(
             assignments=[
@@ -258,9 +259,11 @@ class Judging:
                 raise ProblemError(
                     403, "not-assigned", "only a judge assigned to this submission scores it"
                 )
-            _require_judging(hackathon, "scoring")
+            # Published results say more than the phase (which follows as registration's
+            # event), so they are checked first.
             if await session.get(ResultsRow, hackathon.hackathon_id) is not None:
                 raise ProblemError(409, "results-published", "the results are published")
+            _require_judging(hackathon, "scoring")
             if submission.withdrawn:
                 raise ProblemError(409, "submission-withdrawn", "this submission was withdrawn")
             check_scores(hackathon.criteria, values)

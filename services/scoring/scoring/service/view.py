@@ -1,20 +1,38 @@
 """The scoring service's view of other services' facts, kept from their events (live and
-for a rebuild; idempotent, and independent of the order across aggregates)."""
+for a rebuild; idempotent, and independent of the order across aggregates).
+
+For a rebuild from the log (``rebuild``), the service's own events (`JudgeAssigned`,
+`ScoreSubmitted`, `ResultsPublished`) are replayed into the tables they were decided from;
+nothing is decided again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     HackathonCreated,
     HackathonPhaseChanged,
+    JudgeAssigned,
     JudgeEnrolled,
+    ResultsPublished,
+    ScoreSubmitted,
     SubmissionReceived,
     SubmissionWithdrawn,
     TeamRegistered,
 )
 from hackathon_shared.events.envelope import Envelope
-from scoring.adapters.tables import JudgedHackathon, KnownJudge, KnownSubmission, KnownTeam
+from scoring.adapters.tables import (
+    AssignmentRow,
+    JudgedHackathon,
+    KnownJudge,
+    KnownSubmission,
+    KnownTeam,
+    ResultsRow,
+    ScoreRow,
+)
 
 PHASE_ORDER = ("draft", "registration", "hacking", "judging", "finished")
 
@@ -76,3 +94,97 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
         if row is not None:
             row.withdrawn = True
             session.add(row)
+
+
+async def replay_own_event(session: AsyncSession, event: Envelope) -> None:
+    """Put one of scoring's own events back into the table it was decided in (rebuild only).
+    `ResultsPublished` takes team names and titles from the view, so replay the other
+    services' events first."""
+    if isinstance(event, JudgeAssigned):
+        p = event.payload
+        if await session.get(AssignmentRow, (p.submission_id, p.judge_id)) is None:
+            session.add(
+                AssignmentRow(
+                    submission_id=p.submission_id,
+                    judge_id=p.judge_id,
+                    hackathon_id=p.hackathon_id,
+                    assigned_at=event.occurred_at,
+                )
+            )
+    elif isinstance(event, ScoreSubmitted):
+        s = event.payload
+        row = await session.get(ScoreRow, (s.submission_id, s.judge_id))
+        if row is not None and row.revision >= s.revision:
+            return
+        row = row or ScoreRow(
+            submission_id=s.submission_id,
+            judge_id=s.judge_id,
+            hackathon_id=s.hackathon_id,
+            values={},
+            total=0,
+            revision=0,
+            scored_at=event.occurred_at,
+        )
+        row.values, row.total, row.revision = dict(s.scores), s.total, s.revision
+        row.comment, row.scored_at = s.comment, event.occurred_at
+        session.add(row)
+    elif isinstance(event, ResultsPublished):
+        r = event.payload
+        if await session.get(ResultsRow, r.hackathon_id) is not None:
+            return
+        entries = []
+        for e in r.entries:
+            team = await session.get(KnownTeam, e.team_id)
+            submission = await session.get(KnownSubmission, e.submission_id)
+            entries.append(
+                {
+                    "rank": e.rank,
+                    "submission_id": e.submission_id,
+                    "team_id": e.team_id,
+                    "team_name": team.name if team is not None else "",
+                    "title": submission.title if submission is not None else "",
+                    "score": e.score,
+                    "judges": e.judges,
+                }
+            )
+        session.add(
+            ResultsRow(
+                hackathon_id=r.hackathon_id,
+                entries=entries,
+                awards=[
+                    {
+                        "name": a.name,
+                        "kind": a.kind,
+                        "amount": a.amount,
+                        "rank": a.rank,
+                        "team_id": a.team_id,
+                    }
+                    for a in r.awards
+                ],
+                published_by=r.published_by,
+                published_at=event.occurred_at,
+            )
+        )
+
+
+OWN_EVENTS = (JudgeAssigned, ScoreSubmitted, ResultsPublished)
+
+
+async def rebuild(db: Database, events: Iterable[Envelope]) -> int:
+    """Replay events (registration's, submissions' and this service's own, each aggregate's
+    in log order) into a database with fresh tables: the other services' events through
+    ``apply_event``, then the service's own. Returns how many events were applied."""
+    ordered = list(events)
+    applied = 0
+    async with db.transaction() as session:
+        for own in (False, True):
+            for event in ordered:
+                if isinstance(event, OWN_EVENTS) != own:
+                    continue
+                if own:
+                    await replay_own_event(session, event)
+                else:
+                    await apply_event(session, event)
+                await session.flush()
+                applied += 1
+    return applied

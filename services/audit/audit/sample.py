@@ -1,0 +1,404 @@
+"""A log built by hand: events sealed and chained the way the services' outboxes do it, placed
+on partitions by key. It serves the tests (a clean, realistic log to tamper with) and anyone
+who wants to try the audit without a running platform (``hackathon audit sample``).
+
+:func:`judged_hackathon` writes one complete hackathon, from the organizer's account to the
+published results and the finish, with the results computed by the scoring service's own
+leaderboard function (so that the audit's independent recomputation is checked against it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from audit.log import LogRecord
+from hackathon_shared.events.catalogue import (
+    AccountCreated,
+    AccountCreatedPayload,
+    AwardGranted,
+    AwardOffered,
+    Challenge,
+    HackathonCreated,
+    HackathonCreatedPayload,
+    HackathonPhaseChanged,
+    HackathonPhaseChangedPayload,
+    JudgeAssigned,
+    JudgeAssignedPayload,
+    JudgeEnrolled,
+    JudgeEnrolledPayload,
+    ParticipantRegistered,
+    ParticipantRegisteredPayload,
+    RankingEntry,
+    ResultsPublished,
+    ResultsPublishedPayload,
+    Rubric,
+    RubricCriterion,
+    ScoreSubmitted,
+    ScoreSubmittedPayload,
+    SubmissionReceived,
+    SubmissionReceivedPayload,
+    SubmissionWithdrawn,
+    SubmissionWithdrawnPayload,
+    TeamMemberJoined,
+    TeamMemberJoinedPayload,
+    TeamMemberLeft,
+    TeamMemberLeftPayload,
+    TeamRegistered,
+    TeamRegisteredPayload,
+    TeamWithdrawn,
+    TeamWithdrawnPayload,
+)
+from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
+from hackathon_shared.topics import EVENTS_TOPIC_OF_PRODUCER
+from scoring.domain.leaderboard import (
+    Criterion,
+    Entrant,
+    Score,
+    awards_granted,
+    leaderboard,
+    weighted_total,
+)
+
+PHASES = ("draft", "registration", "hacking", "judging", "finished")
+
+
+def _id(kind: str) -> str:
+    return f"{kind}_{uuid.uuid4().hex}"
+
+
+@dataclass
+class LogBuilder:
+    """Appends sealed events to per-(topic, aggregate) chains and lays them out on
+    partitions (a stable hash of the key, so one aggregate stays on one partition)."""
+
+    prefix: str = ""
+    partitions: int = 3
+    now: datetime = field(default_factory=lambda: datetime(2030, 5, 1, 9, 0, tzinfo=UTC))
+    step: timedelta = timedelta(seconds=1)
+    chains: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    logs: dict[tuple[str, int], list[LogRecord]] = field(default_factory=dict)
+
+    def tick(self, by: timedelta | None = None) -> datetime:
+        self.now += by or self.step
+        return self.now
+
+    def partition_of(self, key: str) -> int:
+        return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % self.partitions
+
+    def add(
+        self,
+        cls: type[Envelope],
+        payload: BaseModel,
+        *,
+        aggregate_id: str,
+        occurred_at: datetime | None = None,
+        causation_id: str | None = None,
+    ) -> Envelope:
+        topic = self.prefix + EVENTS_TOPIC_OF_PRODUCER[cls.PRODUCER]
+        sequence, prev_hash = self.chains.get((topic, aggregate_id), (0, GENESIS_HASH))
+        event = seal(
+            cls,
+            payload=payload,
+            aggregate_id=aggregate_id,
+            sequence=sequence + 1,
+            prev_hash=prev_hash,
+            occurred_at=occurred_at or self.tick(),
+            correlation_id=f"req-{uuid.uuid4().hex[:8]}",
+            causation_id=causation_id,
+        )
+        self.chains[(topic, aggregate_id)] = (sequence + 1, event.hash)
+        self.append_raw(topic, aggregate_id, event.to_json().encode())
+        return event
+
+    def append_raw(self, topic: str, key: str | None, value: bytes | None) -> LogRecord:
+        """Put a record at the end of its partition, as a producer would (no checks)."""
+        partition = self.partition_of(key or "")
+        log = self.logs.setdefault((topic, partition), [])
+        record = LogRecord(
+            topic=topic,
+            partition=partition,
+            offset=len(log),
+            key=key.encode() if key is not None else None,
+            value=value,
+            timestamp=int(self.now.timestamp() * 1000),
+        )
+        log.append(record)
+        return record
+
+    def records(self) -> list[LogRecord]:
+        return [record for place in sorted(self.logs) for record in self.logs[place]]
+
+
+@dataclass
+class JudgedHackathon:
+    """The ids of what :func:`judged_hackathon` wrote, for tests that tamper with it."""
+
+    hackathon_id: str
+    organizer: str
+    judges: list[str]
+    teams: list[str]
+    submissions: dict[str, str]  # team -> submission
+    assignments: dict[str, list[str]]  # submission -> judges
+    events: list[Envelope]
+    results: ResultsPublished
+
+
+CRITERIA = [RubricCriterion(key="impact", weight=2.0), RubricCriterion(key="feasibility", weight=1)]
+
+
+def judged_hackathon(
+    log: LogBuilder, *, normalization: str = "none", organizer: str | None = None
+) -> JudgedHackathon:
+    """Write a complete hackathon to ``log``: four teams (one withdraws after submitting),
+    three judges with conflicts, two judges per submission, a re-scored submission, the
+    results and the finish."""
+    events: list[Envelope] = []
+
+    def add(cls: type[Envelope], payload: BaseModel, aggregate_id: str, **kw: Any) -> Envelope:
+        event = log.add(cls, payload, aggregate_id=aggregate_id, **kw)
+        events.append(event)
+        return event
+
+    def account(roles: list[str]) -> str:
+        account_id = _id("acc")
+        add(
+            AccountCreated,
+            AccountCreatedPayload(account_id=account_id, roles=roles),
+            account_id,
+        )
+        return account_id
+
+    boss = organizer or account(["organizer"])
+    hid = _id("hck")
+    challenges = [Challenge(challenge_id=_id("chl"), title=t) for t in ("Water", "Open data")]
+    deadline = log.now + timedelta(days=2)
+    add(
+        HackathonCreated,
+        HackathonCreatedPayload(
+            hackathon_id=hid,
+            name="Digital Citizenship Hackathon",
+            challenges=challenges,
+            min_team_size=1,
+            max_team_size=3,
+            max_teams=10,
+            submission_deadline=deadline,
+            rubric=Rubric(criteria=CRITERIA, normalization=normalization),
+            judges_per_submission=2,
+            awards=[
+                AwardOffered(name="First prize", rank=1, kind="grant", amount=1000),
+                AwardOffered(name="Mentorship", rank=2, kind="mentorship"),
+            ],
+            created_by=boss,
+        ),
+        hid,
+    )
+    phase = "draft"
+
+    def move(to: str, by: str = boss, cause: str | None = None) -> None:
+        nonlocal phase
+        add(
+            HackathonPhaseChanged,
+            HackathonPhaseChangedPayload(
+                hackathon_id=hid,
+                from_phase=phase,
+                to_phase=to,
+                changed_by=by,
+            ),
+            hid,
+            causation_id=cause,
+        )
+        phase = to
+
+    move("registration")
+    people = [account(["participant"]) for _ in range(6)]
+    judges = [account(["participant"]) for _ in range(3)]
+    for person in people:
+        add(
+            ParticipantRegistered,
+            ParticipantRegisteredPayload(
+                participant_id=_id("par"),
+                account_id=person,
+                hackathon_id=hid,
+                sector="academia",
+                consent_version="2024-01",
+                consented_at=log.now,
+            ),
+            hid,
+        )
+    # Teams: (captain, joiners); the last team withdraws later.
+    layout = [(people[0], [people[1]]), (people[2], []), (people[3], [people[4]]), (people[5], [])]
+    teams: list[str] = []
+    for number, (captain, joiners) in enumerate(layout):
+        tid = _id("team")
+        teams.append(tid)
+        add(
+            TeamRegistered,
+            TeamRegisteredPayload(
+                team_id=tid,
+                hackathon_id=hid,
+                name=f"Team {number}",
+                challenge_id=challenges[number % 2].challenge_id,
+                captain_id=captain,
+                members=[captain],
+            ),
+            tid,
+        )
+        for joiner in joiners:
+            add(
+                TeamMemberJoined,
+                TeamMemberJoinedPayload(team_id=tid, hackathon_id=hid, account_id=joiner),
+                tid,
+            )
+    # judge0 may not judge team0, judge1 not team1.
+    for judge, conflicts in zip(judges, [[teams[0]], [teams[1]], []], strict=True):
+        add(
+            JudgeEnrolled,
+            JudgeEnrolledPayload(hackathon_id=hid, judge_id=judge, conflicts=conflicts),
+            hid,
+        )
+    move("hacking")
+    submissions: dict[str, str] = {}
+    first_at: dict[str, datetime] = {}
+    for number, (tid, (captain, joiners)) in enumerate(zip(teams, layout, strict=True)):
+        sid = _id("sub")
+        submissions[tid] = sid
+        versions = 2 if number == 0 else 1
+        for version in range(1, versions + 1):
+            author = joiners[0] if version == 2 and joiners else captain
+            at = log.tick()
+            first_at.setdefault(sid, at)
+            add(
+                SubmissionReceived,
+                SubmissionReceivedPayload(
+                    submission_id=sid,
+                    hackathon_id=hid,
+                    team_id=tid,
+                    challenge_id=challenges[number % 2].challenge_id,
+                    version=version,
+                    title=f"Proposal {number} v{version}",
+                    summary="Open sensors for cleaner water.",
+                    kind="technology",
+                    repo_url="https://git.example.org/p",
+                    submitted_by=author,
+                    first_submitted_at=first_at[sid],
+                ),
+                sid,
+                occurred_at=at,
+            )
+    gone = teams[3]
+    left = add(
+        TeamMemberLeft,
+        TeamMemberLeftPayload(team_id=gone, hackathon_id=hid, account_id=layout[3][0]),
+        gone,
+    )
+    withdrawn = add(
+        TeamWithdrawn,
+        TeamWithdrawnPayload(team_id=gone, hackathon_id=hid, reason="its last member left"),
+        gone,
+        causation_id=str(left.event_id),
+    )
+    add(
+        SubmissionWithdrawn,
+        SubmissionWithdrawnPayload(
+            submission_id=submissions[gone],
+            hackathon_id=hid,
+            team_id=gone,
+            reason="the team withdrew",
+        ),
+        submissions[gone],
+        causation_id=str(withdrawn.event_id),
+    )
+    move("judging")
+    conflicted = {judges[0]: teams[0], judges[1]: teams[1]}
+    assignments: dict[str, list[str]] = {}
+    for tid in teams[:3]:
+        sid = submissions[tid]
+        assignments[sid] = [j for j in judges if conflicted.get(j) != tid][:2]
+        for judge in assignments[sid]:
+            add(
+                JudgeAssigned,
+                JudgeAssignedPayload(
+                    hackathon_id=hid, submission_id=sid, team_id=tid, judge_id=judge
+                ),
+                sid,
+            )
+    criteria = [Criterion(c.key, c.weight) for c in CRITERIA]
+    latest: dict[tuple[str, str], dict[str, float]] = {}
+    for number, (sid, panel) in enumerate(assignments.items()):
+        for offset, judge in enumerate(panel):
+            values = {"impact": float(4 + 2 * number + offset), "feasibility": 7.0 - number}
+            revisions = 2 if (number, offset) == (0, 0) else 1
+            for revision in range(1, revisions + 1):
+                if revision == 2:
+                    values = {"impact": 9.5, "feasibility": 8.0}
+                latest[(sid, judge)] = values
+                add(
+                    ScoreSubmitted,
+                    ScoreSubmittedPayload(
+                        hackathon_id=hid,
+                        submission_id=sid,
+                        judge_id=judge,
+                        scores=values,
+                        total=weighted_total(criteria, values),
+                        revision=revision,
+                        comment="clear and useful",
+                    ),
+                    sid,
+                )
+    board = leaderboard(
+        criteria,
+        normalization,
+        [
+            Entrant(sid, tid, first_at[sid], withdrawn=tid == gone)
+            for tid, sid in submissions.items()
+        ],
+        [Score(judge, sid, values) for (sid, judge), values in latest.items()],
+    )
+    offered = {1: ("grant", 1000.0), 2: ("mentorship", None)}
+    granted = awards_granted(board, [("First prize", 1), ("Mentorship", 2)])
+    results = add(
+        ResultsPublished,
+        ResultsPublishedPayload(
+            hackathon_id=hid,
+            entries=[
+                RankingEntry(
+                    rank=e.rank,
+                    submission_id=e.submission_id,
+                    team_id=e.team_id,
+                    score=e.score,
+                    judges=e.judges,
+                )
+                for e in board
+            ],
+            awards=[
+                AwardGranted(
+                    name=name,
+                    kind=offered[rank][0],
+                    amount=offered[rank][1],
+                    rank=rank,
+                    team_id=team,
+                )
+                for name, rank, team in granted
+            ],
+            published_by=boss,
+        ),
+        hid,
+    )
+    assert isinstance(results, ResultsPublished)
+    move("finished", by="system", cause=str(results.event_id))
+    return JudgedHackathon(
+        hackathon_id=hid,
+        organizer=boss,
+        judges=judges,
+        teams=teams,
+        submissions=submissions,
+        assignments=assignments,
+        events=events,
+        results=results,
+    )

@@ -1,0 +1,1157 @@
+"""Verification of the event log, without trusting any service or its database.
+
+Input: the log records (from the broker or an export), in any order; they are put in log order
+(topic, partition, offset). Output: a :class:`Report` whose findings each name the record that
+shows the problem. Five groups of checks:
+
+``schema``
+    Every record of an event topic is a valid catalogue event (JSON object, known type and
+    version, every field valid), published on its producer's topic, keyed by its aggregate
+    id, whose ``aggregate_id`` matches the payload, and without personal data in the payload.
+``chain``
+    Per aggregate (one topic's events with one ``aggregate_id``): every hash is SHA-256 over
+    the canonical JSON of the event *as read from the log* (the raw JSON, parsed and
+    canonicalised, not the decoded model re-serialised), sequences run 1, 2, 3... without
+    gaps, repeats or reordering, each ``prev_hash`` is the hash of the previous sequence, an
+    ``event_id`` is never seen twice, and one aggregate stays in one partition.
+``reference``
+    Entities referred to were announced: accounts, hackathons, teams, participants,
+    submissions, judges, and the events named as ``causation_id`` or ``causing_event_id``.
+``rule``
+    Domain rules visible in the log: phases forward one step at a time, changed by an
+    organizer; teams formed and changed in registration or hacking, within their size, one
+    team per participant; submissions in hacking, before the deadline, by a member of a team
+    big enough, one per team; judges assigned and scoring in judging only, never with a
+    declared conflict, scores by assigned judges only, with values on the rubric's scales
+    and the announced total equal to the weighted mean; results published once, in judging,
+    by an organizer.
+``results``
+    The leaderboard and awards recomputed (:mod:`audit.ranking`) from the rubric, the
+    submissions and the valid scores before publication, compared with what each
+    ``ResultsPublished`` announced.
+
+Events from different services are not ordered by the log; rules that relate them (a score
+and the hackathon's phase, a submission and the team's members) compare ``occurred_at``, the
+time each service recorded for its decision. See docs/audit.md for what that implies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from audit.log import LogRecord
+from audit.progress import Progress
+from audit.ranking import Competitor, JudgeScore, recompute_awards, recompute_ranking
+from hackathon_shared.events.catalogue import (
+    PERSONAL_DATA_FIELDS,
+    AccountCreated,
+    AccountErased,
+    AccountRolesChanged,
+    CatalogueEvent,
+    EventDecodeError,
+    HackathonCreated,
+    HackathonPhaseChanged,
+    JudgeAssigned,
+    JudgeEnrolled,
+    NotificationFailed,
+    NotificationSent,
+    ParticipantRegistered,
+    ResultsPublished,
+    ScoreSubmitted,
+    SubmissionReceived,
+    SubmissionWithdrawn,
+    TeamMemberJoined,
+    TeamMemberLeft,
+    TeamRegistered,
+    TeamWithdrawn,
+    decode_event,
+)
+from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, compute_hash
+from hackathon_shared.topics import EVENT_TOPICS, EVENTS_TOPIC_OF_PRODUCER
+
+PHASES = ("draft", "registration", "hacking", "judging", "finished")
+SYSTEM_ACTOR = "system"  # registration's actor for the finish caused by published results
+SCORE_TOLERANCE = 1e-4  # published scores have 4 decimals
+TOTAL_TOLERANCE = 1e-9
+CHECK_ORDER = ("schema", "chain", "reference", "rule", "results")
+
+E = TypeVar("E", bound=Envelope)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Where an event is in the log, and what it is (as far as it could be read)."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None = None
+    type: str | None = None
+    aggregate_id: str | None = None
+    sequence: int | None = None
+
+    def text(self) -> str:
+        where = f"{self.topic}[{self.partition}]@{self.offset}"
+        what = " ".join(
+            part
+            for part in (
+                self.type or "?",
+                self.event_id or "",
+                f"(aggregate {self.aggregate_id} #{self.sequence})" if self.aggregate_id else "",
+            )
+            if part
+        )
+        return f"{where} {what}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # schema | chain | reference | rule | results
+    kind: str  # e.g. hash-mismatch, score-by-unassigned-judge, ranking-differs
+    message: str
+    event: EventRef
+    related: EventRef | None = None
+
+
+@dataclass(frozen=True)
+class ResultsCheck:
+    hackathon_id: str
+    event: EventRef
+    matches: bool
+    entries: int
+    awards: int
+
+
+@dataclass
+class Report:
+    source: str
+    records: int
+    events: int
+    aggregates: int
+    scope: list[str]
+    missing_topics: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    results: list[ResultsCheck] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def kinds(self) -> set[str]:
+        return {finding.kind for finding in self.findings}
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["clean"] = self.clean
+        return body
+
+
+# --------------------------------------------------------------------------------------------
+# Records as read
+# --------------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+@dataclass
+class Item:
+    """One record of an event topic with what could be read of it."""
+
+    record: LogRecord
+    logical_topic: str
+    raw: dict[str, Any] | None = None
+    event: Envelope | None = None
+    duplicate: bool = False
+
+    def _raw(self, name: str, kind: type) -> Any:
+        value = self.raw.get(name) if self.raw is not None else None
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return None
+        return value
+
+    @property
+    def event_id(self) -> str | None:
+        value: str | None = self._raw("event_id", str)
+        return value
+
+    @property
+    def aggregate_id(self) -> str | None:
+        value: str | None = self._raw("aggregate_id", str)
+        return value
+
+    @property
+    def sequence(self) -> int | None:
+        value: int | None = self._raw("sequence", int)
+        return value
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        value = self.raw.get("payload") if self.raw is not None else None
+        return value if isinstance(value, dict) else {}
+
+    def ref(self) -> EventRef:
+        return EventRef(
+            topic=self.record.topic,
+            partition=self.record.partition,
+            offset=self.record.offset,
+            event_id=self.event_id,
+            type=self._raw("type", str),
+            aggregate_id=self.aggregate_id,
+            sequence=self.sequence,
+        )
+
+
+def logical_topic(topic: str) -> str | None:
+    """The catalogue topic a (possibly prefixed) topic name stands for; None for others
+    (contacts, dead-letter topics)."""
+    for name in EVENT_TOPICS:
+        if topic == name or topic.endswith("." + name) or topic.endswith(name):
+            return name
+    return None
+
+
+def _walk_keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield str(key)
+            yield from _walk_keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _walk_keys(inner)
+
+
+# --------------------------------------------------------------------------------------------
+# The auditor
+# --------------------------------------------------------------------------------------------
+
+
+class _Auditor:
+    def __init__(self, scope: set[str] | None) -> None:
+        self.scope = scope
+        self.findings: list[Finding] = []
+        self.results: list[ResultsCheck] = []
+        self.items: list[Item] = []
+        self.all_event_ids: set[str] = set()
+        self.flagged: set[str] = set()  # event ids with a rule or reference finding
+
+    def report(
+        self,
+        check: str,
+        kind: str,
+        message: str,
+        item: Item,
+        related: Item | None = None,
+    ) -> None:
+        self.findings.append(
+            Finding(check, kind, message, item.ref(), related.ref() if related else None)
+        )
+        if check in ("rule", "reference") and item.event_id:
+            self.flagged.add(item.event_id)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read(self, records: Iterable[LogRecord], progress: Progress) -> int:
+        ordered = sorted(records, key=LogRecord.sort_key)
+        previous: LogRecord | None = None
+        for record in ordered:
+            progress.advance()
+            topic = logical_topic(record.topic)
+            if topic is None:
+                continue
+            item = Item(record, topic)
+            if previous is not None and previous.sort_key() == record.sort_key():
+                self.report(
+                    "schema",
+                    "duplicate-position",
+                    f"a second record at {record.position}: a log position holds one record",
+                    item,
+                )
+                continue
+            previous = record
+            self._parse(item)
+            self.items.append(item)
+        return len(ordered)
+
+    def _parse(self, item: Item) -> None:
+        value = item.record.value
+        if value is None:
+            self.report(
+                "schema", "invalid-event", "a tombstone (null value) on an event topic", item
+            )
+            return
+        try:
+            raw = json.loads(value.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError) as error:
+            self.report("schema", "invalid-event", f"the value is not JSON: {error}", item)
+            return
+        if not isinstance(raw, dict):
+            self.report("schema", "invalid-event", "the value is not a JSON object", item)
+            return
+        item.raw = raw
+        if item.event_id:
+            self.all_event_ids.add(item.event_id)
+        try:
+            item.event = decode_event(raw)
+        except EventDecodeError as error:
+            self.report("schema", "invalid-event", f"not a valid catalogue event: {error}", item)
+
+    # -- scope --------------------------------------------------------------------------------
+
+    def apply_scope(self) -> None:
+        if self.scope is None:
+            return
+        wanted: set[str] = set(self.scope)
+        account_fields = (
+            "account_id",
+            "captain_id",
+            "judge_id",
+            "created_by",
+            "changed_by",
+            "published_by",
+            "submitted_by",
+            "new_captain_id",
+            "recipient_account_id",
+        )
+
+        def take_references(item: Item) -> None:
+            if item.aggregate_id:
+                wanted.add(item.aggregate_id)
+            payload = item.payload
+            for name in account_fields:
+                if isinstance(payload.get(name), str):
+                    wanted.add(payload[name])
+            for member in payload.get("members") or []:
+                if isinstance(member, str):
+                    wanted.add(member)
+
+        for item in self.items:
+            if item.payload.get("hackathon_id") in self.scope:
+                take_references(item)
+        scoped_ids = {i.event_id for i in self.items if i.aggregate_id in wanted and i.event_id}
+        for item in self.items:
+            if item.payload.get("causing_event_id") in scoped_ids:
+                take_references(item)
+        self.items = [i for i in self.items if i.aggregate_id is None or i.aggregate_id in wanted]
+        seen = {i.payload.get("hackathon_id") for i in self.items} | {
+            i.aggregate_id for i in self.items
+        }
+        for hackathon_id in sorted(self.scope - seen):
+            self.findings.append(
+                Finding(
+                    "reference",
+                    "unknown-hackathon",
+                    f"no event of hackathon {hackathon_id} is in the log",
+                    EventRef("-", 0, 0),
+                )
+            )
+
+    # -- envelope and chains --------------------------------------------------------------------
+
+    def check_envelopes(self) -> None:
+        first_of: dict[str, Item] = {}
+        for item in self.items:
+            if item.raw is None:
+                continue
+            event_id = item.event_id
+            if event_id is not None:
+                first = first_of.get(event_id)
+                if first is not None:
+                    item.duplicate = True
+                    same = first.record.value == item.record.value
+                    self.report(
+                        "chain",
+                        "duplicate-event",
+                        (
+                            "an identical copy of an event already in the log"
+                            if same
+                            else "an event_id already used by a different event"
+                        ),
+                        item,
+                        first,
+                    )
+                    continue
+                first_of[event_id] = item
+            self._check_envelope(item)
+
+    def _check_envelope(self, item: Item) -> None:
+        raw = item.raw
+        assert raw is not None
+        producer = raw.get("producer")
+        expected = EVENTS_TOPIC_OF_PRODUCER.get(producer) if isinstance(producer, str) else None
+        if expected is not None and expected != item.logical_topic:
+            self.report(
+                "schema",
+                "wrong-topic",
+                f"a {producer} event on {item.logical_topic}; {producer} publishes on {expected}",
+                item,
+            )
+        key = item.record.key.decode("utf-8", "replace") if item.record.key is not None else None
+        if item.aggregate_id is not None and key != item.aggregate_id:
+            self.report(
+                "schema",
+                "key-mismatch",
+                f"message key {key!r} is not the aggregate id {item.aggregate_id!r}",
+                item,
+            )
+        event = item.event
+        if isinstance(event, CatalogueEvent):
+            owner = event.aggregate_id_from(event.payload)
+            if owner != event.aggregate_id:
+                self.report(
+                    "schema",
+                    "aggregate-mismatch",
+                    f"aggregate_id {event.aggregate_id!r} but payload "
+                    f"{event.AGGREGATE_FIELD} is {owner!r}",
+                    item,
+                )
+        personal = sorted(set(_walk_keys(item.payload)) & PERSONAL_DATA_FIELDS)
+        if personal:
+            self.report(
+                "schema",
+                "personal-data",
+                f"personal data in the payload ({', '.join(personal)}); events carry ids only",
+                item,
+            )
+
+    def check_chains(self) -> int:
+        chains: dict[tuple[str, str], list[Item]] = defaultdict(list)
+        for item in self.items:
+            if item.duplicate or item.aggregate_id is None or item.sequence is None:
+                continue
+            chains[(item.logical_topic, item.aggregate_id)].append(item)
+        for chain in chains.values():
+            self._check_chain(chain)
+        return len(chains)
+
+    def _check_chain(self, chain: list[Item]) -> None:
+        partitions = sorted({(i.record.topic, i.record.partition) for i in chain})
+        if len(partitions) > 1:
+            self.report(
+                "chain",
+                "split-aggregate",
+                f"the aggregate's events are on {len(partitions)} partitions; "
+                "its order is then not guaranteed",
+                chain[-1],
+                chain[0],
+            )
+        by_sequence: dict[int, Item] = {}
+        highest: Item | None = None
+        for item in chain:
+            raw = item.raw
+            assert raw is not None
+            sequence = item.sequence
+            assert sequence is not None
+            recorded = raw.get("hash")
+            body = {k: v for k, v in raw.items() if k != "hash"}
+            if recorded != compute_hash(body):
+                self.report(
+                    "chain",
+                    "hash-mismatch",
+                    "the hash does not match the event as stored: it was changed after it was "
+                    "sealed",
+                    item,
+                )
+            if sequence in by_sequence:
+                self.report(
+                    "chain",
+                    "duplicate-sequence",
+                    f"a second event with sequence {sequence} in this aggregate",
+                    item,
+                    by_sequence[sequence],
+                )
+                continue
+            if highest is not None and sequence < (highest.sequence or 0):
+                self.report(
+                    "chain",
+                    "reordered",
+                    f"sequence {sequence} comes after sequence {highest.sequence} in the log",
+                    item,
+                    highest,
+                )
+            by_sequence[sequence] = item
+            if highest is None or sequence > (highest.sequence or 0):
+                highest = item
+        if not by_sequence:
+            return
+        top = max(by_sequence)
+        missing = [n for n in range(1, top + 1) if n not in by_sequence]
+        for hole in _runs(missing):
+            after = by_sequence[hole[-1] + 1]
+            span = f"{hole[0]}" if len(hole) == 1 else f"{hole[0]}-{hole[-1]}"
+            self.report(
+                "chain",
+                "missing-sequence",
+                f"sequence {span} of this aggregate is missing from the log (deleted?)",
+                after,
+            )
+        for sequence, item in sorted(by_sequence.items()):
+            assert item.raw is not None
+            if sequence == 1:
+                expected: Any = GENESIS_HASH
+            elif sequence - 1 in by_sequence:
+                before = by_sequence[sequence - 1]
+                assert before.raw is not None
+                expected = before.raw.get("hash")
+            else:
+                continue  # reported as missing
+            if item.raw.get("prev_hash") != expected:
+                self.report(
+                    "chain",
+                    "chain-break",
+                    "prev_hash is not the hash of the previous event of this aggregate"
+                    if sequence > 1
+                    else "the first event of an aggregate must link to the genesis hash",
+                    item,
+                    by_sequence.get(sequence - 1),
+                )
+
+    # -- the domain ---------------------------------------------------------------------------
+
+    def check_domain(self) -> None:
+        _Domain(self).run()
+
+
+def _occurred(item: Item) -> datetime:
+    assert item.event is not None
+    return item.event.occurred_at
+
+
+def _runs(numbers: list[int]) -> Iterator[list[int]]:
+    run: list[int] = []
+    for n in numbers:
+        if run and n != run[-1] + 1:
+            yield run
+            run = []
+        run.append(n)
+    if run:
+        yield run
+
+
+@dataclass
+class _Team:
+    item: Item
+    hackathon_id: str
+    challenge_id: str
+    members: set[str] = field(default_factory=set)
+    history: list[tuple[datetime, frozenset[str]]] = field(default_factory=list)
+    withdrawn_at: datetime | None = None
+
+    def members_at(self, when: datetime) -> frozenset[str] | None:
+        found: frozenset[str] | None = None
+        for at, members in self.history:
+            if at <= when:
+                found = members
+        return found
+
+
+class _Domain:
+    """The rules and references, over the decoded events (duplicates left out)."""
+
+    def __init__(self, auditor: _Auditor) -> None:
+        self.a = auditor
+        self.events: list[Item] = [
+            i for i in auditor.items if i.event is not None and not i.duplicate
+        ]
+        self.by_type: dict[type[Envelope], list[Item]] = defaultdict(list)
+        for item in self.events:
+            assert item.event is not None
+            self.by_type[type(item.event)].append(item)
+        for items in self.by_type.values():
+            items.sort(key=lambda i: (i.aggregate_id or "", i.sequence or 0))
+        self.hackathons: dict[str, tuple[Item, HackathonCreated]] = {}
+        self.phases: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+        self.roles: dict[str, list[tuple[datetime, set[str]]]] = defaultdict(list)
+        self.participants: set[tuple[str, str]] = set()
+        self.judges: dict[tuple[str, str], frozenset[str]] = {}
+        self.teams: dict[str, _Team] = {}
+        self.submissions: dict[str, list[tuple[Item, SubmissionReceived]]] = defaultdict(list)
+        self.withdrawals: dict[str, datetime] = {}
+        self.results_at: dict[str, datetime] = {}
+
+    def of(self, cls: type[E]) -> Iterator[tuple[Item, E]]:
+        for item in self.by_type.get(cls, []):
+            assert isinstance(item.event, cls)
+            yield item, item.event
+
+    def report(
+        self, check: str, kind: str, message: str, item: Item, related: Item | None = None
+    ) -> None:
+        self.a.report(check, kind, message, item, related)
+
+    def run(self) -> None:
+        self.accounts()
+        self.hackathon_phases()
+        self.registrations()
+        self.team_changes()
+        self.received_submissions()
+        scores = self.judging()
+        self.published_results(scores)
+        self.notifications_and_causes()
+
+    # accounts and roles
+    def accounts(self) -> None:
+        for _item, created in self.of(AccountCreated):
+            self.roles[created.payload.account_id].append(
+                (created.occurred_at, set(created.payload.roles))
+            )
+        for item, changed in self.of(AccountRolesChanged):
+            account = changed.payload.account_id
+            if account not in self.roles:
+                self.unknown(item, "account", account)
+            self.roles[account].append((changed.occurred_at, set(changed.payload.roles)))
+        for item, erased in self.of(AccountErased):
+            if erased.payload.account_id not in self.roles:
+                self.unknown(item, "account", erased.payload.account_id)
+
+    def known_account(self, item: Item, account_id: str) -> bool:
+        if account_id in self.roles:
+            return True
+        self.unknown(item, "account", account_id)
+        return False
+
+    def is_organizer(self, account_id: str, when: datetime) -> bool:
+        roles: set[str] = set()
+        for at, current in sorted(self.roles.get(account_id, []), key=lambda r: r[0]):
+            if at <= when:
+                roles = current
+        return "organizer" in roles
+
+    def require_organizer(self, item: Item, actor: str, what: str) -> None:
+        if not self.known_account(item, actor):
+            return
+        assert item.event is not None
+        if not self.is_organizer(actor, item.event.occurred_at):
+            self.report("rule", "not-organizer", f"{what} by {actor}, not an organizer", item)
+
+    def unknown(self, item: Item, what: str, ident: str) -> None:
+        self.report(
+            "reference",
+            "unknown-reference",
+            f"refers to {what} {ident}, which no event in the log announced",
+            item,
+        )
+
+    # hackathons
+    def hackathon_phases(self) -> None:
+        for item, created in self.of(HackathonCreated):
+            self.hackathons[created.payload.hackathon_id] = (item, created)
+            self.require_organizer(item, created.payload.created_by, "hackathon created")
+        results = {e.payload.hackathon_id for _, e in self.of(ResultsPublished)}
+        ids = {i.event_id for i, _ in self.of(ResultsPublished)}
+        current: dict[str, str] = {}
+        for item, changed in self.of(HackathonPhaseChanged):
+            p = changed.payload
+            if p.hackathon_id not in self.hackathons:
+                self.unknown(item, "hackathon", p.hackathon_id)
+                continue
+            phase = current.get(p.hackathon_id, "draft")
+            step_ok = p.from_phase == phase and PHASES.index(p.to_phase) == PHASES.index(phase) + 1
+            if not step_ok:
+                self.report(
+                    "rule",
+                    "phase-order",
+                    f"phase {p.from_phase} -> {p.to_phase} while the hackathon was in {phase}; "
+                    "phases move forward one step at a time",
+                    item,
+                )
+            current[p.hackathon_id] = p.to_phase
+            self.phases[p.hackathon_id].append((changed.occurred_at, p.to_phase))
+            if p.changed_by == SYSTEM_ACTOR and p.to_phase == "finished":
+                if p.hackathon_id not in results or changed.causation_id not in ids:
+                    self.report(
+                        "rule",
+                        "phase-order",
+                        "finished by the system without published results causing it",
+                        item,
+                    )
+            else:
+                self.require_organizer(item, p.changed_by, "phase changed")
+
+    def hackathon(self, item: Item, hackathon_id: str) -> HackathonCreated | None:
+        found = self.hackathons.get(hackathon_id)
+        if found is None:
+            self.unknown(item, "hackathon", hackathon_id)
+            return None
+        return found[1]
+
+    def phase_at(self, hackathon_id: str, when: datetime) -> str | None:
+        found = self.hackathons.get(hackathon_id)
+        if found is None or found[1].occurred_at > when:
+            return None
+        phase = "draft"
+        for at, to_phase in self.phases.get(hackathon_id, []):
+            if at <= when:
+                phase = to_phase
+        return phase
+
+    # registration: participants, judges, teams
+    def registrations(self) -> None:
+        for item, registered in self.of(ParticipantRegistered):
+            p = registered.payload
+            self.hackathon(item, p.hackathon_id)
+            self.known_account(item, p.account_id)
+            self.participants.add((p.hackathon_id, p.account_id))
+        for item, enrolled in self.of(JudgeEnrolled):
+            j = enrolled.payload
+            self.hackathon(item, j.hackathon_id)
+            self.known_account(item, j.judge_id)
+            self.judges[(j.hackathon_id, j.judge_id)] = frozenset(j.conflicts)
+
+    def team_changes(self) -> None:
+        changes: list[Item] = [
+            i
+            for cls in (TeamRegistered, TeamMemberJoined, TeamMemberLeft, TeamWithdrawn)
+            for i in self.by_type.get(cls, [])
+        ]
+        changes.sort(key=lambda i: (_occurred(i), i.aggregate_id or "", i.sequence or 0))
+        team_of: dict[tuple[str, str], str] = {}
+        for item in changes:
+            event = item.event
+            assert event is not None
+            when = event.occurred_at
+            if isinstance(event, TeamRegistered):
+                p = event.payload
+                hackathon = self.hackathon(item, p.hackathon_id)
+                team = _Team(item, p.hackathon_id, p.challenge_id)
+                self.teams[p.team_id] = team
+                if hackathon is not None:
+                    challenges = {c.challenge_id for c in hackathon.payload.challenges}
+                    if p.challenge_id not in challenges:
+                        self.unknown(item, "challenge", p.challenge_id)
+                if p.captain_id not in p.members:
+                    self.report("rule", "team-membership", "the captain is not a member", item)
+                for account in p.members:
+                    self.join(item, team, account, team_of, p.team_id)
+                self.check_team_phase(item, p.hackathon_id, when, "team formed")
+                self.check_size(item, team, hackathon)
+                team.history.append((when, frozenset(team.members)))
+                continue
+            team_id = str(event.payload.team_id)
+            found = self.teams.get(team_id)
+            if found is None:
+                self.unknown(item, "team", team_id)
+                continue
+            hackathon = self.hackathon(item, found.hackathon_id)
+            if isinstance(event, TeamMemberJoined):
+                self.join(item, found, event.payload.account_id, team_of, team_id)
+                self.check_team_phase(item, found.hackathon_id, when, "member joined")
+                self.check_size(item, found, hackathon)
+            elif isinstance(event, TeamMemberLeft):
+                account = event.payload.account_id
+                if account not in found.members:
+                    self.report(
+                        "rule", "team-membership", f"{account} left without being a member", item
+                    )
+                found.members.discard(account)
+                team_of.pop((found.hackathon_id, account), None)
+            elif isinstance(event, TeamWithdrawn):
+                found.withdrawn_at = when
+                for account in found.members:
+                    team_of.pop((found.hackathon_id, account), None)
+            found.history.append((when, frozenset(found.members)))
+
+    def join(
+        self,
+        item: Item,
+        team: _Team,
+        account: str,
+        team_of: dict[tuple[str, str], str],
+        team_id: str,
+    ) -> None:
+        if (team.hackathon_id, account) not in self.participants:
+            self.unknown(item, f"participant of {team.hackathon_id}", account)
+        other = team_of.get((team.hackathon_id, account))
+        if other is not None and other != team_id:
+            self.report(
+                "rule",
+                "member-in-two-teams",
+                f"{account} joined while a member of team {other} of the same hackathon",
+                item,
+            )
+        team_of[(team.hackathon_id, account)] = team_id
+        team.members.add(account)
+
+    def check_team_phase(self, item: Item, hackathon_id: str, when: datetime, what: str) -> None:
+        phase = self.phase_at(hackathon_id, when)
+        if phase is not None and phase not in ("registration", "hacking"):
+            self.report(
+                "rule",
+                "team-change-outside-phase",
+                f"{what} in phase {phase}; teams form and change in registration and hacking",
+                item,
+            )
+
+    def check_size(self, item: Item, team: _Team, hackathon: HackathonCreated | None) -> None:
+        if hackathon is not None and len(team.members) > hackathon.payload.max_team_size:
+            self.report(
+                "rule",
+                "team-over-size",
+                f"the team has {len(team.members)} members; at most "
+                f"{hackathon.payload.max_team_size} are allowed",
+                item,
+            )
+
+    # submissions
+    def received_submissions(self) -> None:
+        submission_of_team: dict[str, str] = {}
+        for item, received in self.of(SubmissionReceived):
+            p = received.payload
+            when = received.occurred_at
+            versions = self.submissions[p.submission_id]
+            if versions and p.version != versions[-1][1].payload.version + 1:
+                self.report(
+                    "rule",
+                    "submission-version",
+                    f"version {p.version} after version {versions[-1][1].payload.version}",
+                    item,
+                )
+            versions.append((item, received))
+            other = submission_of_team.setdefault(p.team_id, p.submission_id)
+            if other != p.submission_id:
+                self.report(
+                    "rule",
+                    "second-submission",
+                    f"team {p.team_id} already has submission {other}; one per team",
+                    item,
+                )
+            hackathon = self.hackathon(item, p.hackathon_id)
+            team = self.teams.get(p.team_id)
+            if team is None:
+                self.unknown(item, "team", p.team_id)
+            elif team.hackathon_id != p.hackathon_id or team.challenge_id != p.challenge_id:
+                self.report(
+                    "rule",
+                    "submission-mismatch",
+                    "the team's hackathon or challenge is not the submission's",
+                    item,
+                )
+            if hackathon is None:
+                continue
+            if when >= hackathon.payload.submission_deadline:
+                self.report(
+                    "rule",
+                    "submission-after-deadline",
+                    f"received at {when.isoformat()}, the deadline was "
+                    f"{hackathon.payload.submission_deadline.isoformat()}",
+                    item,
+                )
+            phase = self.phase_at(p.hackathon_id, when)
+            if phase != "hacking":
+                self.report(
+                    "rule",
+                    "submission-outside-hacking",
+                    f"received in phase {phase}; submissions are accepted in hacking only",
+                    item,
+                )
+            if team is not None:
+                members = team.members_at(when) or frozenset()
+                if p.submitted_by not in members:
+                    self.report(
+                        "rule",
+                        "submission-by-non-member",
+                        f"submitted by {p.submitted_by}, not a member of team {p.team_id} then",
+                        item,
+                    )
+                if len(members) < hackathon.payload.min_team_size:
+                    self.report(
+                        "rule",
+                        "team-under-size",
+                        f"the team had {len(members)} members; at least "
+                        f"{hackathon.payload.min_team_size} are needed to submit",
+                        item,
+                    )
+        for item, withdrawn in self.of(SubmissionWithdrawn):
+            if withdrawn.payload.submission_id not in self.submissions:
+                self.unknown(item, "submission", withdrawn.payload.submission_id)
+            self.withdrawals.setdefault(withdrawn.payload.submission_id, withdrawn.occurred_at)
+
+    def submission(self, item: Item, submission_id: str) -> SubmissionReceived | None:
+        versions = self.submissions.get(submission_id)
+        if not versions:
+            self.unknown(item, "submission", submission_id)
+            return None
+        return versions[-1][1]
+
+    # judging
+    def judging(self) -> list[tuple[Item, ScoreSubmitted]]:
+        for _item, published in self.of(ResultsPublished):
+            self.results_at.setdefault(published.payload.hackathon_id, published.occurred_at)
+        assigned: dict[tuple[str, str], int] = {}  # (submission, judge) -> sequence
+        for item, event in self.of(JudgeAssigned):
+            p = event.payload
+            submission = self.submission(item, p.submission_id)
+            conflicts = self.enrolled(item, p.hackathon_id, p.judge_id)
+            if submission is not None and submission.payload.team_id != p.team_id:
+                self.report("rule", "assignment-mismatch", "not the submission's team", item)
+            if conflicts is not None and p.team_id in conflicts:
+                self.report(
+                    "rule",
+                    "conflicted-judge",
+                    f"judge {p.judge_id} declared a conflict with team {p.team_id}",
+                    item,
+                )
+            self.check_judging_phase(item, p.hackathon_id, "judge assigned")
+            assigned.setdefault((p.submission_id, p.judge_id), item.sequence or 0)
+        scores: list[tuple[Item, ScoreSubmitted]] = []
+        revisions: dict[tuple[str, str], int] = {}
+        for item, score in self.of(ScoreSubmitted):
+            p_s = score.payload
+            scores.append((item, score))
+            submission = self.submission(item, p_s.submission_id)
+            conflicts = self.enrolled(item, p_s.hackathon_id, p_s.judge_id)
+            when_assigned = assigned.get((p_s.submission_id, p_s.judge_id))
+            if when_assigned is None or when_assigned > (item.sequence or 0):
+                self.report(
+                    "rule",
+                    "score-by-unassigned-judge",
+                    f"judge {p_s.judge_id} was not assigned submission {p_s.submission_id}",
+                    item,
+                )
+            team_id = submission.payload.team_id if submission is not None else None
+            if conflicts is not None and team_id in conflicts:
+                self.report(
+                    "rule",
+                    "conflicted-judge",
+                    f"judge {p_s.judge_id} declared a conflict with team {team_id}",
+                    item,
+                )
+            self.check_judging_phase(item, p_s.hackathon_id, "scored")
+            key = (p_s.submission_id, p_s.judge_id)
+            if p_s.revision <= revisions.get(key, 0):  # a gap is the chain's finding
+                self.report(
+                    "rule",
+                    "invalid-score",
+                    f"revision {p_s.revision} after revision {revisions.get(key, 0)}",
+                    item,
+                )
+            revisions[key] = max(p_s.revision, revisions.get(key, 0))
+            found = self.hackathons.get(p_s.hackathon_id)
+            if found is not None:
+                self.check_values(item, score, found[1])
+        return scores
+
+    def enrolled(self, item: Item, hackathon_id: str, judge_id: str) -> frozenset[str] | None:
+        conflicts = self.judges.get((hackathon_id, judge_id))
+        if conflicts is None:
+            self.unknown(item, f"judge of {hackathon_id}", judge_id)
+        return conflicts
+
+    def check_judging_phase(self, item: Item, hackathon_id: str, what: str) -> None:
+        if hackathon_id not in self.hackathons:
+            self.unknown(item, "hackathon", hackathon_id)
+            return
+        assert item.event is not None
+        when = item.event.occurred_at
+        phase = self.phase_at(hackathon_id, when)
+        closed = self.results_at.get(hackathon_id)
+        if phase != "judging" or (closed is not None and when > closed):
+            state = f"phase {phase}" if phase != "judging" else "after the results were published"
+            self.report(
+                "rule",
+                "outside-judging" if what != "scored" else "score-outside-judging",
+                f"{what} in {state}; judging happens in the judging phase only",
+                item,
+            )
+
+    def check_values(self, item: Item, event: ScoreSubmitted, hackathon: HackathonCreated) -> None:
+        criteria = {c.key: c for c in hackathon.payload.rubric.criteria}
+        values = event.payload.scores
+        problems: list[str] = []
+        if set(values) != set(criteria):
+            problems.append(f"criteria {sorted(values)} instead of {sorted(criteria)}")
+        for key, value in values.items():
+            criterion = criteria.get(key)
+            if criterion is not None and not criterion.min <= value <= criterion.max:
+                problems.append(f"{key}={value} outside {criterion.min}..{criterion.max}")
+        if not problems:
+            weights = {k: c.weight for k, c in criteria.items()}
+            total = math.fsum(weights[k] * values[k] for k in weights) / math.fsum(weights.values())
+            if not math.isclose(total, event.payload.total, rel_tol=TOTAL_TOLERANCE):
+                problems.append(f"total {event.payload.total} is not the weighted mean {total}")
+        if problems:
+            self.report("rule", "invalid-score", "; ".join(problems), item)
+
+    # results
+    def published_results(self, scores: list[tuple[Item, ScoreSubmitted]]) -> None:
+        for item, published in self.of(ResultsPublished):
+            p = published.payload
+            hackathon = self.hackathon(item, p.hackathon_id)
+            if (item.sequence or 1) > 1:
+                self.report("rule", "results-published-twice", "results published again", item)
+            self.require_organizer(item, p.published_by, "results published")
+            if hackathon is None:
+                continue
+            phase = self.phase_at(p.hackathon_id, published.occurred_at)
+            if phase != "judging":
+                self.report(
+                    "rule",
+                    "outside-judging",
+                    f"results published in phase {phase}; they are published in judging",
+                    item,
+                )
+            self.compare_results(item, published, hackathon, scores)
+
+    def compare_results(
+        self,
+        item: Item,
+        published: ResultsPublished,
+        hackathon: HackathonCreated,
+        scores: list[tuple[Item, ScoreSubmitted]],
+    ) -> None:
+        hid = hackathon.payload.hackathon_id
+        at = published.occurred_at
+        competitors = []
+        for submission_id, versions in self.submissions.items():
+            first = versions[0][1].payload
+            if first.hackathon_id != hid:
+                continue
+            withdrawn_at = self.withdrawals.get(submission_id)
+            competitors.append(
+                Competitor(
+                    submission_id,
+                    first.team_id,
+                    first.first_submitted_at,
+                    withdrawn=withdrawn_at is not None and withdrawn_at <= at,
+                )
+            )
+        latest: dict[tuple[str, str], Mapping[str, float]] = {}
+        for score_item, score in scores:  # in chain order per submission
+            s = score.payload
+            if (
+                s.hackathon_id == hid
+                and score.occurred_at <= at
+                and score_item.event_id not in self.a.flagged
+            ):
+                latest[(s.submission_id, s.judge_id)] = s.scores
+        weights = {c.key: c.weight for c in hackathon.payload.rubric.criteria}
+        ranking = recompute_ranking(
+            weights,
+            hackathon.payload.rubric.normalization,
+            competitors,
+            [JudgeScore(judge, sub, values) for (sub, judge), values in latest.items()],
+        )
+        awards = recompute_awards(
+            ranking, [(a.name, a.kind, a.amount, a.rank) for a in hackathon.payload.awards]
+        )
+        differences: list[str] = []
+        announced = published.payload.entries
+        if len(announced) != len(ranking):
+            differences.append(f"{len(announced)} entries announced, {len(ranking)} recomputed")
+        for mine, theirs in zip(ranking, announced, strict=False):
+            same = (
+                mine.rank == theirs.rank
+                and mine.submission_id == theirs.submission_id
+                and mine.team_id == theirs.team_id
+                and mine.judges == theirs.judges
+                and abs(mine.score - theirs.score) <= SCORE_TOLERANCE
+            )
+            if not same:
+                differences.append(
+                    f"rank {theirs.rank}: announced {theirs.submission_id} (team {theirs.team_id}, "
+                    f"score {theirs.score}, {theirs.judges} judges), recomputed rank {mine.rank} "
+                    f"{mine.submission_id} (team {mine.team_id}, score {mine.score:.4f}, "
+                    f"{mine.judges} judges)"
+                )
+        ranking_ok = not differences
+        if differences:
+            self.report(
+                "results",
+                "ranking-differs",
+                "the published ranking is not the one the events give: "
+                + "; ".join(differences[:5])
+                + (f" (and {len(differences) - 5} more)" if len(differences) > 5 else ""),
+                item,
+            )
+        granted = [(a.name, a.kind, a.amount, a.rank, a.team_id) for a in published.payload.awards]
+        expected = [(a.name, a.kind, a.amount, a.rank, a.team_id) for a in awards]
+        if granted != expected:
+            self.report(
+                "results",
+                "awards-differ",
+                f"awards announced {granted}, recomputed {expected}",
+                item,
+            )
+        self.a.results.append(
+            ResultsCheck(
+                hid, item.ref(), ranking_ok and granted == expected, len(announced), len(granted)
+            )
+        )
+
+    # notifications and causes
+    def notifications_and_causes(self) -> None:
+        for cls in (NotificationSent, NotificationFailed):
+            for item in self.by_type.get(cls, []):
+                event = item.event
+                assert isinstance(event, NotificationSent | NotificationFailed)
+                if event.payload.causing_event_id not in self.a.all_event_ids:
+                    self.unknown(item, "event", event.payload.causing_event_id)
+                if event.payload.recipient_account_id is not None:
+                    self.known_account(item, event.payload.recipient_account_id)
+        for item in self.events:
+            cause = item.event.causation_id if item.event is not None else None
+            if cause is None or cause in self.a.all_event_ids:
+                continue
+            try:
+                uuid.UUID(cause)
+            except ValueError:
+                continue  # not an event id (a request id, say): nothing to look up
+            self.unknown(item, "causing event", cause)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def verify(
+    records: Iterable[LogRecord],
+    *,
+    source: str = "log",
+    hackathons: Iterable[str] | None = None,
+    missing_topics: Iterable[str] = (),
+    progress: Progress | None = None,
+) -> Report:
+    """Run every check over ``records`` and return the report (``report.clean`` when nothing
+    was found). ``hackathons`` limits the report to those hackathons' aggregates (and the
+    accounts and notifications they refer to)."""
+    scope = set(hackathons) if hackathons else None
+    auditor = _Auditor(scope)
+    meter = progress or Progress("checking")
+    total = auditor.read(records, meter)
+    meter.close()
+    auditor.apply_scope()
+    auditor.check_envelopes()
+    aggregates = auditor.check_chains()
+    auditor.check_domain()
+    auditor.findings.sort(
+        key=lambda f: (
+            (f.event.topic, f.event.partition, f.event.offset),
+            CHECK_ORDER.index(f.check),
+            f.kind,
+        )
+    )
+    events = sum(1 for i in auditor.items if i.event is not None and not i.duplicate)
+    return Report(
+        source=source,
+        records=total,
+        events=events,
+        aggregates=aggregates,
+        scope=sorted(scope) if scope else [],
+        missing_topics=list(missing_topics),
+        findings=auditor.findings,
+        results=auditor.results,
+    )

@@ -1,0 +1,361 @@
+"""``audit verify`` on an exported log: a clean one passes, and each kind of tampering applied
+to the export file is found and named, with the record that shows it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from audit.log import read_jsonl, write_jsonl
+from audit.report import render
+from audit.sample import JudgedHackathon, LogBuilder, judged_hackathon
+from audit.verify import Report, verify
+from hackathon_cli.main import main
+from hackathon_shared.events.catalogue import (
+    ResultsPublished,
+    ScoreSubmitted,
+    ScoreSubmittedPayload,
+    SubmissionReceived,
+    SubmissionReceivedPayload,
+    TeamMemberJoined,
+    TeamMemberJoinedPayload,
+    decode_event,
+)
+from hackathon_shared.events.envelope import Envelope, seal
+
+Line = dict[str, Any]
+
+
+class Export:
+    """An export file and the edits a tamperer makes to it."""
+
+    def __init__(self, path: Path, hackathon: JudgedHackathon) -> None:
+        self.path = path
+        self.hackathon = hackathon
+        self.lines: list[Line] = [json.loads(t) for t in path.read_text().splitlines()]
+
+    def save(self) -> None:
+        self.path.write_text("".join(json.dumps(line) + "\n" for line in self.lines))
+
+    def event(self, line: Line) -> Envelope:
+        return decode_event(line["value"])
+
+    def index(self, match: Callable[[Envelope], bool], nth: int = 0) -> int:
+        found = [i for i, line in enumerate(self.lines) if match(self.event(line))]
+        return found[nth]
+
+    def append(self, cls: type[Envelope], payload: BaseModel, aggregate_id: str, **kw: Any) -> Line:
+        """Seal an event as the next link of its aggregate's chain and append it to the end
+        of the aggregate's partition, as a forger who knows the format would."""
+        chain = [
+            line
+            for line in self.lines
+            if line["key"] == aggregate_id and self.event(line).type in _same_topic(cls)
+        ]
+        last = max((self.event(line) for line in chain), key=lambda e: e.sequence)
+        place = chain[0]
+        event = seal(
+            cls,
+            payload=payload,
+            aggregate_id=aggregate_id,
+            sequence=last.sequence + 1,
+            prev_hash=last.hash,
+            **kw,
+        )
+        offset = 1 + max(
+            line["offset"]
+            for line in self.lines
+            if (line["topic"], line["partition"]) == (place["topic"], place["partition"])
+        )
+        line = {**place, "offset": offset, "value": event.to_json()}
+        self.lines.append(line)
+        return line
+
+
+def _same_topic(cls: type[Envelope]) -> set[str]:
+    return {
+        "registration": {"TeamRegistered", "TeamMemberJoined", "TeamMemberLeft", "TeamWithdrawn"},
+        "submissions": {"SubmissionReceived", "SubmissionWithdrawn"},
+        "scoring": {"JudgeAssigned", "ScoreSubmitted", "ResultsPublished"},
+    }[cls.PRODUCER]
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Export:
+    log = LogBuilder(prefix="audit-test.")
+    hackathon = judged_hackathon(log)
+    judged_hackathon(log, normalization="zscore", organizer=hackathon.organizer)
+    path = tmp_path / "log.jsonl"
+    with path.open("w") as out:
+        write_jsonl(log.records(), out)
+    return Export(path, hackathon)
+
+
+def audit(export: Export) -> Report:
+    export.save()
+    return verify(read_jsonl(export.path), source=str(export.path))
+
+
+def only(report: Report, kind: str, line: Line) -> None:
+    """The report has findings of ``kind`` only, and the first names ``line``'s record."""
+    assert report.kinds() == {kind}, render(report)
+    finding = report.findings[0]
+    assert (finding.event.topic, finding.event.partition, finding.event.offset) == (
+        line["topic"],
+        line["partition"],
+        line["offset"],
+    )
+    text = render(report)
+    assert kind in text and f"{line['topic']}[{line['partition']}]@{line['offset']}" in text
+    assert report.clean is False
+
+
+def test_a_clean_log_passes(export: Export) -> None:
+    report = audit(export)
+    assert report.clean, render(report)
+    assert report.records == len(export.lines)
+    assert report.events == len(export.lines)
+    assert len(report.results) == 2 and all(r.matches for r in report.results)
+    assert "CLEAN" in render(report)
+
+
+def test_an_edited_payload_is_found(export: Export) -> None:
+    at = export.index(lambda e: isinstance(e, SubmissionReceived))
+    line = export.lines[at]
+    received = export.event(line)
+    assert isinstance(received, SubmissionReceived)
+    title = received.payload.title
+    line["value"] = line["value"].replace(f'"{title}"', '"A better title"')
+    assert "A better title" in line["value"]
+    only(audit(export), "hash-mismatch", line)
+
+
+def test_a_deleted_event_is_found(export: Export) -> None:
+    rescored = export.index(lambda e: isinstance(e, ScoreSubmitted) and e.payload.revision == 2)
+    first = export.index(
+        lambda e: (
+            isinstance(e, ScoreSubmitted)
+            and e.aggregate_id == export.event(export.lines[rescored]).aggregate_id
+        )
+    )
+    deleted = export.event(export.lines.pop(first))  # revision 1 of a judge who scored again
+    following = export.index(
+        lambda e: e.aggregate_id == deleted.aggregate_id and e.sequence == deleted.sequence + 1
+    )
+    only(audit(export), "missing-sequence", export.lines[following])  # it shows the hole
+
+
+def test_two_swapped_events_are_found(export: Export) -> None:
+    first = export.index(lambda e: isinstance(e, TeamMemberJoined))
+    team = export.event(export.lines[first]).aggregate_id
+    registered = export.index(lambda e: e.type == "TeamRegistered" and e.aggregate_id == team)
+    a, b = export.lines[registered], export.lines[first]
+    a["value"], b["value"] = b["value"], a["value"]  # positions stay, contents change places
+    only(audit(export), "reordered", b)  # sequence 1 now comes after sequence 2
+
+
+def test_a_duplicated_event_is_found(export: Export) -> None:
+    original = export.lines[export.index(lambda e: isinstance(e, ScoreSubmitted))]
+    copy = {**original, "offset": 10_000}
+    export.lines.append(copy)
+    report = audit(export)
+    only(report, "duplicate-event", copy)
+    assert report.findings[0].related is not None
+    assert report.findings[0].related.offset == original["offset"]
+
+
+def test_a_forged_score_by_an_unassigned_judge_is_found(export: Export) -> None:
+    h = export.hackathon
+    submission = h.submissions[h.teams[2]]
+    outsider = next(j for j in h.judges if j not in h.assignments[submission])
+    results_at = export.event(
+        export.lines[
+            export.index(
+                lambda e: (
+                    isinstance(e, ResultsPublished) and e.payload.hackathon_id == h.hackathon_id
+                )
+            )
+        ]
+    )
+    forged = export.append(
+        ScoreSubmitted,
+        ScoreSubmittedPayload(
+            hackathon_id=h.hackathon_id,
+            submission_id=submission,
+            judge_id=outsider,
+            scores={"impact": 10.0, "feasibility": 10.0},
+            total=10.0,
+            revision=1,
+        ),
+        submission,
+        occurred_at=results_at.occurred_at - timedelta(milliseconds=500),  # during judging
+    )
+    # The forged score is left out of the recomputation, so only the score itself is named.
+    only(audit(export), "score-by-unassigned-judge", forged)
+
+
+def test_a_score_after_judging_closed_is_found(export: Export) -> None:
+    h = export.hackathon
+    submission, panel = next(iter(h.assignments.items()))
+    done = export.event(
+        export.lines[
+            export.index(
+                lambda e: (
+                    isinstance(e, ResultsPublished) and e.payload.hackathon_id == h.hackathon_id
+                )
+            )
+        ]
+    )
+    revisions = [
+        e.payload.revision
+        for e in map(export.event, export.lines)
+        if isinstance(e, ScoreSubmitted)
+        and e.aggregate_id == submission
+        and e.payload.judge_id == panel[0]
+    ]
+    late = export.append(
+        ScoreSubmitted,
+        ScoreSubmittedPayload(
+            hackathon_id=h.hackathon_id,
+            submission_id=submission,
+            judge_id=panel[0],
+            scores={"impact": 1.0, "feasibility": 1.0},
+            total=1.0,
+            revision=max(revisions) + 1,
+        ),
+        submission,
+        occurred_at=done.occurred_at + timedelta(hours=1),
+    )
+    only(audit(export), "score-outside-judging", late)
+
+
+def test_results_whose_ranking_differs_from_the_recomputation_are_found(export: Export) -> None:
+    at = export.index(
+        lambda e: (
+            isinstance(e, ResultsPublished)
+            and e.payload.hackathon_id == export.hackathon.hackathon_id
+        )
+    )
+    published = export.event(export.lines[at])
+    assert isinstance(published, ResultsPublished)
+    entries = published.payload.entries
+    swapped = [
+        entries[1].model_copy(update={"rank": 1}),
+        entries[0].model_copy(update={"rank": 2}),
+        *entries[2:],
+    ]
+    # Re-sealed by someone who can compute hashes: the chain is intact, the ranking is not.
+    resealed = seal(
+        ResultsPublished,
+        payload=published.payload.model_copy(update={"entries": swapped}),
+        aggregate_id=published.aggregate_id,
+        sequence=published.sequence,
+        prev_hash=published.prev_hash,
+        event_id=published.event_id,
+        occurred_at=published.occurred_at,
+        correlation_id=published.correlation_id,
+    )
+    export.lines[at]["value"] = resealed.to_json()
+    report = audit(export)
+    only(report, "ranking-differs", export.lines[at])
+    assert "rank 1" in report.findings[0].message
+    assert [r.matches for r in report.results].count(False) == 1
+
+
+def test_a_score_by_a_conflicted_judge_and_a_late_submission_are_found(export: Export) -> None:
+    h = export.hackathon
+    conflicted = h.judges[0]  # declared a conflict with team 0
+    submission = h.submissions[h.teams[0]]
+    received = export.event(export.lines[export.index(lambda e: isinstance(e, SubmissionReceived))])
+    assert isinstance(received, SubmissionReceived)
+    export.append(
+        ScoreSubmitted,
+        ScoreSubmittedPayload(
+            hackathon_id=h.hackathon_id,
+            submission_id=submission,
+            judge_id=conflicted,
+            scores={"impact": 5.0, "feasibility": 5.0},
+            total=5.0,
+            revision=1,
+        ),
+        submission,
+    )
+    late_version = received.payload.model_copy(update={"version": 3, "title": "After hours"})
+    assert isinstance(late_version, SubmissionReceivedPayload)
+    export.append(
+        SubmissionReceived,
+        late_version,
+        received.aggregate_id,
+        occurred_at=received.occurred_at + timedelta(days=30),
+    )
+    kinds = audit(export).kinds()
+    assert {"conflicted-judge", "score-by-unassigned-judge", "submission-after-deadline"} <= kinds
+
+
+def test_a_team_over_its_size_is_found(export: Export) -> None:
+    h = export.hackathon
+    team = h.teams[0]  # two members, at most three
+    joined = export.event(export.lines[export.index(lambda e: isinstance(e, TeamMemberJoined))])
+    registered = [
+        e.payload.account_id
+        for e in map(export.event, export.lines)
+        if e.type == "ParticipantRegistered" and e.payload.hackathon_id == h.hackathon_id
+    ]
+    for account in registered[2:4]:
+        export.append(
+            TeamMemberJoined,
+            TeamMemberJoinedPayload(team_id=team, hackathon_id=h.hackathon_id, account_id=account),
+            team,
+            occurred_at=joined.occurred_at + timedelta(milliseconds=10),
+        )
+    report = audit(export)
+    assert "team-over-size" in report.kinds(), render(report)
+    assert "member-in-two-teams" in report.kinds()  # they were in other teams
+
+
+def test_a_record_that_is_not_an_event_is_found(export: Export) -> None:
+    joined = export.event(export.lines[export.index(lambda e: isinstance(e, TeamMemberJoined))])
+    at = export.index(lambda e: e.aggregate_id == joined.aggregate_id and e.sequence == 1)
+    line = export.lines[at]
+    line["value"] = '{"type": "TeamRegistered", "version": 1}'
+    report = audit(export)
+    [invalid] = [f for f in report.findings if f.kind == "invalid-event"]
+    assert (invalid.event.partition, invalid.event.offset) == (line["partition"], line["offset"])
+    assert "TeamRegistered v1 event" in invalid.message
+    assert "missing-sequence" in report.kinds()  # its aggregate lost a link
+
+
+def test_the_command_line_exit_status_and_json(
+    export: Export, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "verify", "--from", str(export.path), "--no-progress"]) == 0
+    assert "CLEAN" in capsys.readouterr().out
+    export.lines.append({**export.lines[0], "offset": 99_999})
+    export.save()
+    assert main(["audit", "verify", "--from", str(export.path), "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["clean"] is False
+    [finding] = body["findings"]
+    assert finding["kind"] == "duplicate-event"
+    assert finding["event"]["offset"] == 99_999 and finding["event"]["event_id"]
+    assert main(["audit", "verify", "--from", str(tmp_path / "missing.jsonl")]) == 2
+    (tmp_path / "broken.jsonl").write_text("not json\n")
+    assert main(["audit", "verify", "--from", str(tmp_path / "broken.jsonl")]) == 2
+    assert "line 1" in capsys.readouterr().err
+
+
+def test_scoped_to_one_hackathon(export: Export) -> None:
+    export.save()
+    records = read_jsonl(export.path)
+    whole = verify(records)
+    scoped = verify(records, hackathons=[export.hackathon.hackathon_id])
+    assert whole.clean and scoped.clean
+    assert [r.hackathon_id for r in scoped.results] == [export.hackathon.hackathon_id]
+    assert scoped.events < whole.events
+    assert verify(records, hackathons=["hck_nobody"]).kinds() == {"unknown-hackathon"}

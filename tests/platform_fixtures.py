@@ -25,6 +25,7 @@ from tests.database_fixtures import (
     postgres_url,
     require_postgres,
 )
+from tests.mail_fixtures import SmtpServer
 from tests.polling import wait_until
 
 ORGANIZER = ("organizer@example.org", "organizer-password-1")
@@ -33,7 +34,10 @@ PASSWORD = "a good long password"
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def platform(
-    request: pytest.FixtureRequest, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp_server: SmtpServer,
 ) -> Iterator[Platform]:
     data_dir: Path = tmp_path_factory.mktemp(f"platform-{request.param}")
     databases: dict[str, str] = {}
@@ -48,6 +52,21 @@ def platform(
         organizer_email=ORGANIZER[0],
         organizer_password=ORGANIZER[1],
         database_urls=databases,
+        extra_env={
+            "SMTP_HOST": smtp_server.host,
+            "SMTP_PORT": str(smtp_server.port),
+            # Quick retries, so that a test sees a failed delivery retried within seconds.
+            "DELIVERY_BACKOFF_SECONDS": "0.3",
+            "DELIVERY_MAX_ATTEMPTS": "4",
+            "DELIVERY_INTERVAL_SECONDS": "0.2",
+            # The tests' webhook receivers listen on loopback.
+            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+            # Every test of the session signs up and in from one address; the limits
+            # themselves are tested on a gateway of their own (test_gateway_edge.py).
+            "RATE_LIMIT_SIGN_UP": "100000/minute",
+            "RATE_LIMIT_SIGN_IN": "100000/minute",
+            "RATE_LIMIT_WRITES": "100000/minute",
+        },
     )
     running = Platform(config)
     running.start()

@@ -28,11 +28,10 @@ async def seeded(database_url: str) -> Database:
                         notification_id=f"ntf_{account}_{i}",
                         account_id=account,
                         kind="welcome",
-                        subject=f"subject {i}",
-                        body="body",
                         causing_event_id=f"evt_{account}_{i}",
                         # two share a timestamp, so the id breaks the tie
                         created_at=start + timedelta(minutes=min(i, 3)),
+                        stored_at=start,
                     )
                 )
     return db

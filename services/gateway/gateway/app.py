@@ -3,25 +3,46 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from gateway.balancing import spreading_client
+from gateway.edge import BodySizeLimit, RateLimiter, check_secret, security_headers
 from gateway.proxy import Upstreams
 from gateway.routes import router
 from gateway.settings import GatewaySettings
-from hackathon_shared.logging_setup import configure_logging
+from hackathon_shared.logging_setup import configure_logging, log_context
 from hackathon_shared.problems import install_problem_handlers
+
+access_log = logging.getLogger("hackathon.http")
+
+# A request id a client (or a proxy in front) may choose; anything else is replaced.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    upstreams = Upstreams(settings.service_urls(), settings.upstream_timeout_seconds)
+    upstreams = Upstreams(
+        settings.service_urls(),
+        settings.upstream_timeout_seconds,
+        client=spreading_client(
+            timeout=settings.upstream_timeout_seconds,
+            resolve_seconds=settings.upstream_resolve_seconds,
+            static_hosts=settings.upstream_hosts,
+            max_keepalive_connections=settings.upstream_max_keepalive_connections,
+            keepalive_expiry_seconds=settings.upstream_keepalive_expiry_seconds,
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -37,18 +58,52 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.upstreams = upstreams
-    app.state.jwt_secret = settings.jwt_secret
+    app.state.jwt_secret = check_secret(settings.jwt_secret)
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_storage_uri,
+        sign_up=settings.rate_limit_sign_up,
+        sign_in=settings.rate_limit_sign_in,
+        writes=settings.rate_limit_writes,
+    )
     install_problem_handlers(app)
+
+    # Middleware, innermost first: the body size limit, security headers, the request id,
+    # and CORS outermost (so that every answer, refusals included, carries what it needs).
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.middleware("http")(security_headers(settings.hsts_seconds))
 
     @app.middleware("http")
     async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         incoming = request.headers.get("x-request-id", "")
         request.state.request_id = (
-            incoming if 0 < len(incoming) <= 100 else f"req_{uuid.uuid4().hex}"
+            incoming if REQUEST_ID.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
         )
-        response = await call_next(request)
+        started = time.perf_counter()
+        with log_context(request_id=request.state.request_id):
+            response = await call_next(request)
+            if request.url.path not in ("/healthz", "/readyz"):
+                access_log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    extra={
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
         response.headers["X-Request-ID"] = request.state.request_id
         return response
+
+    if settings.cors_origins():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins(),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Last-Event-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from hackathon_shared.problems import problem_response
 
@@ -18,9 +20,11 @@ FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
 
 
 class Upstreams:
-    def __init__(self, urls: dict[str, str], timeout: float) -> None:
+    def __init__(
+        self, urls: dict[str, str], timeout: float, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.urls = urls
-        self.client = httpx.AsyncClient(timeout=timeout)
+        self.client = client or httpx.AsyncClient(timeout=timeout)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -60,6 +64,46 @@ class Upstreams:
             if k.lower() in {"content-type", "retry-after", "www-authenticate", "location"}
         }
         return Response(upstream.content, status_code=upstream.status_code, headers=passed)
+
+    async def stream(self, request: Request, service: str, path: str) -> Response:
+        """Forward a long-lived GET (Server-Sent Events) and pass its bytes on as they come:
+        the connect timeout applies, the read timeout does not (the service sends keep-alive
+        comments)."""
+        headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
+        headers["x-request-id"] = request.state.request_id
+        outgoing = self.client.build_request(
+            "GET",
+            self.urls[service] + path,
+            params=list(request.query_params.multi_items()),
+            headers=headers,
+            timeout=httpx.Timeout(self.client.timeout.connect, read=None),
+        )
+        try:
+            upstream = await self.client.send(outgoing, stream=True)
+        except httpx.TimeoutException:
+            return problem_response(
+                504, "upstream-timeout", f"the {service} service did not answer in time"
+            )
+        except httpx.TransportError:
+            return problem_response(
+                503, "service-unavailable", f"the {service} service is unavailable"
+            )
+        passed = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() in {"content-type", "cache-control", "retry-after", "www-authenticate"}
+        }
+        if upstream.status_code != 200:
+            content = await upstream.aread()
+            await upstream.aclose()
+            return Response(content, status_code=upstream.status_code, headers=passed)
+        passed["X-Accel-Buffering"] = "no"  # proxies in front must not buffer the stream
+        return StreamingResponse(
+            upstream.aiter_raw(),
+            status_code=200,
+            headers=passed,
+            background=BackgroundTask(upstream.aclose),
+        )
 
     async def ready(self, service: str) -> tuple[bool, str]:
         try:

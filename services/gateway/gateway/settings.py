@@ -15,8 +15,29 @@ class GatewaySettings(BaseSettings):
     scoring_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
     upstream_timeout_seconds: float = 10.0
+    # Spreading requests over a service's replicas (see gateway.balancing): how long the
+    # addresses a service's name resolves to are reused, pooled connections per address, and
+    # fixed addresses for names instead of DNS, e.g. {"scoring": ["10.0.0.5:8000"]}.
+    upstream_resolve_seconds: float = 5.0
+    upstream_max_keepalive_connections: int = 20
+    upstream_keepalive_expiry_seconds: float = 5.0
+    upstream_hosts: dict[str, list[str]] = Field(default_factory=dict)
     jwt_secret: str | None = Field(default=None, alias="HACKATHON_JWT_SECRET")
+    # The edge's protections (see gateway.edge). Origins allowed to call the API from a
+    # browser, comma-separated (none by default: same-origin frontends need none).
+    cors_allow_origins: str = ""
+    max_body_bytes: int = Field(default=262_144, ge=1024)
+    # Rate limits, as "N/second|minute|hour" (several joined by ";"), per client.
+    rate_limit_sign_up: str = "20/minute"
+    rate_limit_sign_in: str = "30/minute"
+    rate_limit_writes: str = "120/minute"
+    rate_limit_storage_uri: str = "async+memory://"
+    # Strict-Transport-Security max-age; set it when the gateway is served over HTTPS.
+    hsts_seconds: int = Field(default=0, ge=0)
     log_level: str = "INFO"
+
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
 
     def service_urls(self) -> dict[str, str]:
         return {

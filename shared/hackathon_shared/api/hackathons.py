@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 Phase = Literal["draft", "registration", "hacking", "judging", "finished"]
@@ -128,7 +128,8 @@ class PhaseChange(BaseModel):
 
 class NewRegistration(BaseModel):
     sector: Sector
-    consent: bool
+    # Strict: only the JSON value true is consent ("yes", "true" or 1 are not).
+    consent: StrictBool
 
     @field_validator("consent")
     @classmethod

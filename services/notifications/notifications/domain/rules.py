@@ -1,32 +1,141 @@
-"""Who hears what: pure functions from an event to the notifications it causes."""
+"""Who hears what: pure functions from an event (and the team members known before it) to
+the notifications it causes. A draft holds ids and values only; names are looked up when
+the notification is rendered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from hackathon_shared.events.catalogue import AccountCreated
+from hackathon_shared.events.catalogue import (
+    AccountCreated,
+    JudgeAssigned,
+    JudgeEnrolled,
+    ResultsPublished,
+    SubmissionReceived,
+    TeamMemberJoined,
+    TeamMemberLeft,
+    TeamRegistered,
+)
 from hackathon_shared.events.envelope import Envelope
+
+KINDS = (
+    "welcome",
+    "team_registered",
+    "team_member_joined",
+    "team_member_left",
+    "submission_received",
+    "judge_enrolled",
+    "judge_assigned",
+    "results_published",
+)
 
 
 @dataclass(frozen=True)
 class NotificationDraft:
     account_id: str
     kind: str
-    subject: str
-    body: str
+    context: dict[str, Any] = field(default_factory=dict)
 
 
-def notifications_for(event: Envelope) -> list[NotificationDraft]:
-    if isinstance(event, AccountCreated):
-        return [
-            NotificationDraft(
-                account_id=event.payload.account_id,
-                kind="welcome",
-                subject="Welcome to the hackathon platform",
-                body=(
-                    "Your account is ready. Register for a hackathon, form or join a team, "
-                    "and submit your proposal before the deadline."
-                ),
-            )
-        ]
+def teams_concerned(event: Envelope) -> list[str]:
+    """The teams whose members (as known before the event) the rules need."""
+    if isinstance(event, TeamMemberJoined | TeamMemberLeft | SubmissionReceived):
+        return [event.payload.team_id]
+    if isinstance(event, ResultsPublished):
+        return [entry.team_id for entry in event.payload.entries]
     return []
+
+
+def _unique(accounts: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(accounts))
+
+
+def notifications_for(
+    event: Envelope, members: Mapping[str, Sequence[str]]
+) -> list[NotificationDraft]:
+    """The notifications ``event`` causes; ``members`` maps each team of
+    :func:`teams_concerned` to its members before the event."""
+    if isinstance(event, AccountCreated):
+        return [NotificationDraft(event.payload.account_id, "welcome")]
+    if isinstance(event, TeamRegistered):
+        team = event.payload
+        context: dict[str, Any] = {"team_id": team.team_id, "hackathon_id": team.hackathon_id}
+        return [
+            NotificationDraft(account, "team_registered", context)
+            for account in _unique(team.members)
+        ]
+    if isinstance(event, TeamMemberJoined):
+        joined = event.payload
+        context = {"team_id": joined.team_id, "member_id": joined.account_id}
+        recipients = [*members.get(joined.team_id, ()), joined.account_id]
+        return [
+            NotificationDraft(account, "team_member_joined", context)
+            for account in _unique(recipients)
+        ]
+    if isinstance(event, TeamMemberLeft):
+        left = event.payload
+        context = {
+            "team_id": left.team_id,
+            "member_id": left.account_id,
+            "new_captain_id": left.new_captain_id,
+        }
+        recipients = [*members.get(left.team_id, ()), left.account_id]
+        return [
+            NotificationDraft(account, "team_member_left", context)
+            for account in _unique(recipients)
+        ]
+    if isinstance(event, SubmissionReceived):
+        received = event.payload
+        context = {
+            "team_id": received.team_id,
+            "hackathon_id": received.hackathon_id,
+            "submission_id": received.submission_id,
+            "title": received.title,
+            "version": received.version,
+        }
+        return [
+            NotificationDraft(account, "submission_received", context)
+            for account in _unique(members.get(received.team_id, ()))
+        ]
+    if isinstance(event, JudgeEnrolled):
+        enrolled = event.payload
+        context = {"hackathon_id": enrolled.hackathon_id}
+        return [NotificationDraft(enrolled.judge_id, "judge_enrolled", context)]
+    if isinstance(event, JudgeAssigned):
+        assigned = event.payload
+        context = {
+            "hackathon_id": assigned.hackathon_id,
+            "team_id": assigned.team_id,
+            "submission_id": assigned.submission_id,
+        }
+        return [NotificationDraft(assigned.judge_id, "judge_assigned", context)]
+    if isinstance(event, ResultsPublished):
+        return _results(event, members)
+    return []
+
+
+def _results(
+    event: ResultsPublished, members: Mapping[str, Sequence[str]]
+) -> list[NotificationDraft]:
+    published = event.payload
+    teams = len(published.entries)
+    drafts: dict[str, NotificationDraft] = {}  # one per person (one team per hackathon)
+    for entry in published.entries:
+        awards = [
+            {"name": award.name, "kind": award.kind, "amount": award.amount}
+            for award in published.awards
+            if award.team_id == entry.team_id
+        ]
+        context = {
+            "hackathon_id": published.hackathon_id,
+            "team_id": entry.team_id,
+            "rank": entry.rank,
+            "teams": teams,
+            "score": round(entry.score, 4),
+            "awards": awards,
+        }
+        for account in members.get(entry.team_id, ()):
+            drafts.setdefault(account, NotificationDraft(account, "results_published", context))
+    return list(drafts.values())

@@ -1,14 +1,37 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
 
-from hackathon_shared.api.notifications import NotificationView
-from hackathon_shared.auth import CurrentPrincipal
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from hackathon_shared.api.notifications import (
+    MarkedRead,
+    NewWebhook,
+    NotificationView,
+    WebhookDeliveryView,
+    WebhookView,
+)
+from hackathon_shared.auth import CurrentPrincipal, Organizer, Principal, verify_token
+from hackathon_shared.auth import current_principal as principal_from_header
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from hackathon_shared.service_app import Runtime
-from notifications.service.feed import list_feed
+from notifications.service.feed import FeedFollower, list_feed, mark_all_read, mark_read
+from notifications.service.webhooks import list_deliveries, list_webhooks, register_webhook
+from notifications.settings import NotificationsSettings
 
 router = APIRouter()
+
+
+def settings_of(runtime: Runtime) -> NotificationsSettings:
+    settings = runtime.settings
+    assert isinstance(settings, NotificationsSettings)
+    return settings
+
+
+Settings = Annotated[NotificationsSettings, Depends(settings_of)]
 
 
 @router.get("/notifications", response_model=Page[NotificationView])
@@ -18,6 +41,85 @@ async def my_notifications(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[NotificationView]:
-    rows, next_cursor = await list_feed(runtime.db, principal.account_id, limit, cursor)
-    items = [NotificationView.model_validate(row, from_attributes=True) for row in rows]
+    items, next_cursor = await list_feed(runtime.db, principal.account_id, limit, cursor)
     return Page[NotificationView](items=items, next_cursor=next_cursor)
+
+
+@router.post("/notifications/read", response_model=MarkedRead)
+async def mark_everything_read(principal: CurrentPrincipal, runtime: Runtime) -> MarkedRead:
+    return MarkedRead(marked=await mark_all_read(runtime.db, principal.account_id))
+
+
+@router.post("/notifications/{notification_id}/read", response_model=NotificationView)
+async def mark_one_read(
+    notification_id: str, principal: CurrentPrincipal, runtime: Runtime
+) -> NotificationView:
+    return await mark_read(runtime.db, principal.account_id, notification_id)
+
+
+def stream_principal(
+    request: Request,
+    access_token: Annotated[
+        str | None,
+        Query(
+            description="The access token, for clients that cannot send headers (a browser's "
+            "EventSource); prefer the Authorization header."
+        ),
+    ] = None,
+) -> Principal:
+    if access_token and not request.headers.get("authorization"):
+        return verify_token(request.app.state.jwt_secret, access_token)
+    return principal_from_header(request)
+
+
+@router.get("/notifications/stream", response_class=EventSourceResponse)
+async def follow_notifications(
+    principal: Annotated[Principal, Depends(stream_principal)],
+    runtime: Runtime,
+    settings: Settings,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events: one ``notification`` event per new notification of the caller
+    (``id`` is its notification id, so a reconnecting EventSource resumes after it)."""
+    follower = FeedFollower(runtime.db, principal.account_id)
+    if last_event_id:
+        await follower.resume_after(last_event_id)
+    yield ServerSentEvent(comment="following your notifications", retry=3000)
+    while True:
+        for view in await follower.new_notifications():
+            yield ServerSentEvent(
+                event="notification", id=view.notification_id, data=view.model_dump(mode="json")
+            )
+        await asyncio.sleep(settings.stream_poll_seconds)
+
+
+@router.post("/hackathons/{hackathon_id}/webhooks", status_code=201, response_model=WebhookView)
+async def add_webhook(
+    hackathon_id: str, body: NewWebhook, organizer: Organizer, runtime: Runtime, settings: Settings
+) -> WebhookView:
+    return await register_webhook(
+        runtime.db, hackathon_id, body, organizer, settings.webhook_allow_private_addresses
+    )
+
+
+@router.get("/hackathons/{hackathon_id}/webhooks", response_model=list[WebhookView])
+async def hackathon_webhooks(
+    hackathon_id: str, _organizer: Organizer, runtime: Runtime
+) -> list[WebhookView]:
+    return await list_webhooks(runtime.db, hackathon_id)
+
+
+@router.get(
+    "/hackathons/{hackathon_id}/webhooks/{webhook_id}/deliveries",
+    response_model=Page[WebhookDeliveryView],
+)
+async def webhook_deliveries(
+    hackathon_id: str,
+    webhook_id: str,
+    _organizer: Organizer,
+    runtime: Runtime,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[WebhookDeliveryView]:
+    items, next_cursor = await list_deliveries(runtime.db, hackathon_id, webhook_id, limit, cursor)
+    return Page[WebhookDeliveryView](items=items, next_cursor=next_cursor)

@@ -1,46 +1,141 @@
-"""Notification use cases: record what an event causes, and read one account's feed."""
+"""Notification use cases: record what an event causes (in-app notifications, e-mails and
+webhook deliveries to send), and read, mark and follow one account's feed."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hackathon_shared.api.notifications import NotificationView
 from hackathon_shared.db import Database
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.pagination import keyset_page
-from notifications.adapters.tables import NotificationRow
-from notifications.domain.rules import notifications_for
+from hackathon_shared.problems import ProblemError
+from notifications.adapters.tables import DeliveryRow, NotificationRow, WebhookRow
+from notifications.domain.rules import notifications_for, teams_concerned
+from notifications.domain.templates import account_ids_in, render
+from notifications.service.view import apply_to_view, members_of, names_for
 
 
-async def record_notifications(session: AsyncSession, event: Envelope) -> None:
-    """Event handler: store the in-app notifications the event causes (in the consumer's
-    transaction; the inbox makes a redelivery a no-op, the unique key backs it up)."""
-    for draft in notifications_for(event):
-        # Derived from the event, so that rebuilding from the log gives the same rows.
-        key = f"{event.event_id}/{draft.account_id}/in_app"
-        session.add(
-            NotificationRow(
-                notification_id=f"ntf_{uuid.uuid5(uuid.NAMESPACE_URL, key).hex}",
-                account_id=draft.account_id,
-                channel="in_app",
-                kind=draft.kind,
-                subject=draft.subject,
-                body=draft.body,
-                causing_event_id=str(event.event_id),
-                created_at=event.occurred_at,
+def derived_id(prefix: str, *parts: str) -> str:
+    """An id derived from what caused it, so that a redelivered event or a rebuild from the
+    log gives the same rows (and the unique keys absorb a second attempt)."""
+    return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, '/'.join(parts)).hex}"
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """The consumer's handler: one call per event, inside the consumer's transaction (the
+    inbox makes a redelivery a no-op)."""
+
+    email_enabled: bool
+
+    async def __call__(self, session: AsyncSession, event: Envelope) -> None:
+        members = await members_of(session, teams_concerned(event))
+        drafts = notifications_for(event, members)
+        await apply_to_view(session, event)
+        now = datetime.now(UTC)
+        event_id = str(event.event_id)
+        for draft in drafts:
+            notification_id = derived_id("ntf", event_id, draft.account_id, "in_app")
+            if await session.get(NotificationRow, notification_id) is not None:
+                continue
+            session.add(
+                NotificationRow(
+                    notification_id=notification_id,
+                    account_id=draft.account_id,
+                    channel="in_app",
+                    kind=draft.kind,
+                    context=draft.context,
+                    causing_event_id=event_id,
+                    created_at=event.occurred_at,
+                    stored_at=now,
+                )
+            )
+            if self.email_enabled:
+                session.add(
+                    DeliveryRow(
+                        delivery_id=derived_id("ntf", event_id, draft.account_id, "email"),
+                        channel="email",
+                        kind=draft.kind,
+                        causing_event_id=event_id,
+                        account_id=draft.account_id,
+                        notification_id=notification_id,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                )
+        await self._queue_webhooks(session, event, now)
+
+    async def _queue_webhooks(self, session: AsyncSession, event: Envelope, now: datetime) -> None:
+        hackathon_id = getattr(event.payload, "hackathon_id", None)
+        if not isinstance(hackathon_id, str):
+            return
+        hooks = await session.exec(
+            select(WebhookRow).where(WebhookRow.hackathon_id == hackathon_id)
+        )
+        event_id = str(event.event_id)
+        for hook in hooks.all():
+            delivery_id = derived_id("whd", event_id, hook.webhook_id)
+            if await session.get(DeliveryRow, delivery_id) is not None:
+                continue
+            session.add(
+                DeliveryRow(
+                    delivery_id=delivery_id,
+                    channel="webhook",
+                    kind=event.type,
+                    causing_event_id=event_id,
+                    webhook_id=hook.webhook_id,
+                    event_json=event.to_json(),
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+
+
+async def render_rows(
+    session: AsyncSession, rows: Sequence[NotificationRow]
+) -> list[NotificationView]:
+    """The public view of stored notifications, rendered with the names known now."""
+    accounts: set[str] = set()
+    teams: set[str] = set()
+    hackathons: set[str] = set()
+    for row in rows:
+        accounts |= account_ids_in(row.context, row.account_id)
+        if isinstance(row.context.get("team_id"), str):
+            teams.add(row.context["team_id"])
+        if isinstance(row.context.get("hackathon_id"), str):
+            hackathons.add(row.context["hackathon_id"])
+    names = await names_for(session, accounts, teams, hackathons)
+    views = []
+    for row in rows:
+        text = render(row.kind, row.context, row.account_id, names)
+        views.append(
+            NotificationView(
+                notification_id=row.notification_id,
+                kind=row.kind,
+                subject=text.subject,
+                body=text.body,
+                created_at=row.created_at,
+                read=row.read,
             )
         )
+    return views
 
 
 async def list_feed(
     db: Database, account_id: str, limit: int, cursor: str | None
-) -> tuple[list[NotificationRow], str | None]:
+) -> tuple[list[NotificationView], str | None]:
     """One account's notifications, newest first, keyset-paginated."""
     query = select(NotificationRow).where(NotificationRow.account_id == account_id)
     async with db.sessions() as session:
-        return await keyset_page(
+        rows, next_cursor = await keyset_page(
             session,
             query,
             col(NotificationRow.created_at),
@@ -49,3 +144,84 @@ async def list_feed(
             cursor,
             newest_first=True,
         )
+        return await render_rows(session, rows), next_cursor
+
+
+async def mark_read(db: Database, account_id: str, notification_id: str) -> NotificationView:
+    """Mark one of the caller's notifications as read (again: no change). Someone else's
+    notification is answered like one that does not exist."""
+    async with db.transaction() as session:
+        row = await session.get(NotificationRow, notification_id)
+        if row is None or row.account_id != account_id:
+            raise ProblemError(404, "not-found", "no such notification of yours")
+        if not row.read:
+            row.read = True
+            session.add(row)
+        return (await render_rows(session, [row]))[0]
+
+
+async def mark_all_read(db: Database, account_id: str) -> int:
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(NotificationRow).where(
+                NotificationRow.account_id == account_id, col(NotificationRow.read).is_(False)
+            )
+        )
+        changed = 0
+        for row in rows.all():
+            row.read = True
+            session.add(row)
+            changed += 1
+        return changed
+
+
+class FeedFollower:
+    """What one open stream has not sent yet: the account's notifications stored since the
+    stream started (or since the notification a reconnecting client names in
+    ``Last-Event-ID``). Rows are looked up by the time they were stored, with a look-back
+    margin for replicas' clocks and transactions that commit late, and told apart by id."""
+
+    MARGIN_SECONDS = 10.0
+
+    def __init__(self, db: Database, account_id: str) -> None:
+        self.db = db
+        self.account_id = account_id
+        self.started = datetime.now(UTC)
+        self.watermark = self.started
+        self.sent: dict[str, datetime] = {}
+
+    async def resume_after(self, notification_id: str) -> None:
+        """Continue after a notification the client already has (its own only)."""
+        async with self.db.sessions() as session:
+            row = await session.get(NotificationRow, notification_id)
+        if row is not None and row.account_id == self.account_id:
+            self.started = self.watermark = row.stored_at
+            self.sent[row.notification_id] = row.stored_at
+
+    async def new_notifications(self) -> list[NotificationView]:
+        horizon = datetime.fromtimestamp(self.watermark.timestamp() - self.MARGIN_SECONDS, UTC)
+        async with self.db.sessions() as session:
+            rows = await session.exec(
+                select(NotificationRow)
+                .where(
+                    NotificationRow.account_id == self.account_id,
+                    col(NotificationRow.stored_at) >= horizon,
+                )
+                .order_by(col(NotificationRow.stored_at), col(NotificationRow.notification_id))
+            )
+            fresh = []
+            for row in rows.all():
+                if row.notification_id in self.sent:
+                    continue
+                self.sent[row.notification_id] = row.stored_at
+                self.watermark = max(self.watermark, row.stored_at)
+                if row.stored_at >= self.started:  # not one the client had before
+                    fresh.append(row)
+            views = await render_rows(session, fresh)
+        # Forget what is older than the look-back window: it cannot be selected again.
+        self.sent = {k: v for k, v in self.sent.items() if v >= horizon}
+        return views
+
+
+def notification_event_data(view: NotificationView) -> dict[str, Any]:
+    return view.model_dump(mode="json")

@@ -1,0 +1,253 @@
+"""Protections at the edge, before a request reaches a service (which still checks its own
+rules): the caller's token and coarse role, rate limits per client, a request body size
+limit, and security headers on every answer.
+
+Rate limits (``limits`` library, moving windows) are counted per client: per account for a
+signed-in caller's writes, per remote address otherwise (sign-up, sign-in, anonymous writes).
+The counters live in ``RATE_LIMIT_STORAGE_URI`` (in memory by default, so per gateway replica;
+``async+redis://host:6379`` shares them between replicas)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hackathon_shared.auth import Principal, bearer_token, require_role, verify_token
+from hackathon_shared.problems import ProblemError, problem_response
+
+# --------------------------------------------------------------------------------------------
+# Tokens and roles
+# --------------------------------------------------------------------------------------------
+
+
+def _secret(request: Request) -> str:
+    secret: str = request.app.state.jwt_secret
+    return secret
+
+
+# Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs); the
+# token itself is read and verified below, with the platform's own 401 problem.
+_bearer = HTTPBearer(auto_error=False, description="an access token from POST /auth/token")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def signed_in(request: Request, _credentials: Bearer) -> Principal:
+    """The verified caller (401 without a valid, unexpired token)."""
+    principal = verify_token(_secret(request), bearer_token(request))
+    request.state.principal = principal
+    return principal
+
+
+def maybe_signed_in(request: Request, credentials: Bearer) -> Principal | None:
+    """The verified caller when a token is sent (a bad one is still a 401), else None."""
+    if not request.headers.get("authorization"):
+        return None
+    return signed_in(request, credentials)
+
+
+def organizer(request: Request, credentials: Bearer) -> Principal:
+    """The verified caller, who must hold the organizer role (403 otherwise)."""
+    principal = signed_in(request, credentials)
+    require_role(principal, "organizer")
+    return principal
+
+
+def stream_reader(request: Request, credentials: Bearer) -> Principal:
+    """Like :func:`signed_in`, also accepting ``access_token`` in the query (a browser's
+    EventSource cannot send headers)."""
+    token = request.query_params.get("access_token")
+    if token and not request.headers.get("authorization"):
+        principal = verify_token(_secret(request), token)
+        request.state.principal = principal
+        return principal
+    return signed_in(request, credentials)
+
+
+SignedIn = Annotated[Principal, Depends(signed_in)]
+MaybeSignedIn = Annotated[Principal | None, Depends(maybe_signed_in)]
+OrganizerOnly = Annotated[Principal, Depends(organizer)]
+StreamReader = Annotated[Principal, Depends(stream_reader)]
+
+
+# --------------------------------------------------------------------------------------------
+# Rate limits
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    sign_up: RateLimitItem
+    sign_in: RateLimitItem
+    writes: RateLimitItem
+
+
+class RateLimiter:
+    def __init__(self, storage_uri: str, sign_up: str, sign_in: str, writes: str) -> None:
+        self.limits = RateLimits(parse(sign_up), parse(sign_in), parse(writes))
+        self.strategy = MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+    async def check(self, item: RateLimitItem, bucket: str, client: str) -> None:
+        """Count one request of ``client`` in ``bucket``; 429 with Retry-After when over."""
+        if await self.strategy.hit(item, bucket, client):
+            return
+        stats = await self.strategy.get_window_stats(item, bucket, client)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise ProblemError(
+            429,
+            "rate-limited",
+            f"too many requests; try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+async def sign_up_limit(request: Request) -> None:
+    limiter = _limiter(request)
+    await limiter.check(limiter.limits.sign_up, "sign-up", client_address(request))
+
+
+async def sign_in_limit(request: Request) -> None:
+    limiter = _limiter(request)
+    await limiter.check(limiter.limits.sign_in, "sign-in", client_address(request))
+
+
+async def write_limit(request: Request, principal: MaybeSignedIn) -> None:
+    """Writes count per account when signed in, per address otherwise."""
+    limiter = _limiter(request)
+    client = f"account:{principal.account_id}" if principal else client_address(request)
+    await limiter.check(limiter.limits.writes, "writes", client)
+
+
+SignUpLimit = Depends(sign_up_limit)
+SignInLimit = Depends(sign_in_limit)
+WriteLimit = Depends(write_limit)
+
+
+# --------------------------------------------------------------------------------------------
+# Body size and security headers (ASGI middleware)
+# --------------------------------------------------------------------------------------------
+
+
+class BodySizeLimit:
+    """Refuse a request body over ``max_bytes`` with 413, whether it announces its length or
+    streams it in chunks, before any route sees it. The body (small, by this very limit) is
+    read here and handed on whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return whole
+            return await receive()  # e.g. http.disconnect, for streaming answers
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413, "body-too-large", f"the request body may not exceed {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+# The API answers JSON only: nothing in it may run as a page, be framed, or be cached.
+API_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# /docs loads Swagger UI's script and styles from its CDN, so it gets a policy that allows it.
+DOCS_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def security_headers(
+    hsts_seconds: int,
+) -> Callable[[Request, Callable[[Request], Awaitable[Any]]], Awaitable[Any]]:
+    async def add_headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        response = await call_next(request)
+        chosen = DOCS_HEADERS if request.url.path in ("/docs", "/redoc") else API_HEADERS
+        for name, value in chosen.items():
+            response.headers.setdefault(name, value)
+        if hsts_seconds > 0:
+            response.headers["Strict-Transport-Security"] = f"max-age={hsts_seconds}"
+        return response
+
+    return add_headers
+
+
+def check_secret(secret: str | None) -> str:
+    if not secret or len(secret) < 16:
+        raise RuntimeError(
+            "HACKATHON_JWT_SECRET must be set (at least 16 characters): the gateway verifies "
+            "every token before forwarding"
+        )
+    return secret
+
+
+__all__ = [
+    "BodySizeLimit",
+    "MaybeSignedIn",
+    "OrganizerOnly",
+    "ProblemError",
+    "RateLimiter",
+    "SignInLimit",
+    "SignUpLimit",
+    "SignedIn",
+    "StreamReader",
+    "WriteLimit",
+    "check_secret",
+    "security_headers",
+]

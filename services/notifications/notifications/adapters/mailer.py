@@ -1,0 +1,43 @@
+"""Sending e-mail through the configured SMTP server (aiosmtplib)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import aiosmtplib
+
+from notifications.settings import NotificationsSettings
+
+
+class Mailer:
+    def __init__(self, settings: NotificationsSettings) -> None:
+        if not settings.smtp_host:
+            raise ValueError("no SMTP server configured")
+        self.host = settings.smtp_host
+        self.port = settings.smtp_port
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password
+        self.sender = settings.smtp_from
+        self.starttls = settings.smtp_starttls
+        self.timeout = settings.smtp_timeout_seconds
+
+    async def send(self, *, to: str, subject: str, body: str, delivery_id: str) -> None:
+        """Send one plain-text message; raises on any refusal or connection failure."""
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Message-ID"] = make_msgid(idstring=delivery_id, domain="hackathon.local")
+        message["X-Notification-Id"] = delivery_id
+        message.set_content(body)
+        await aiosmtplib.send(
+            message,
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls,
+            use_tls=False,
+            timeout=self.timeout,
+        )

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 source .venv/bin/activate
 echo "== ruff"; ruff check .
 echo "== ruff format --check"; ruff format --check .
-echo "== mypy"; mypy shared/hackathon_shared services cli/hackathon_cli
+echo "== mypy"; mypy shared/hackathon_shared services cli/hackathon_cli bench
 echo "== pytest"; exec pytest "$@"

@@ -61,6 +61,9 @@ def platform(
             "DELIVERY_INTERVAL_SECONDS": "0.2",
             # The tests' webhook receivers listen on loopback.
             "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+            # Low caps, so that a test reaches them quickly.
+            "WEBHOOK_MAX_PER_HACKATHON": "3",
+            "STREAM_MAX_PER_ACCOUNT": "2",
             # Every test of the session signs up and in from one address; the limits
             # themselves are tested on a gateway of their own (test_gateway_edge.py).
             "RATE_LIMIT_SIGN_UP": "100000/minute",

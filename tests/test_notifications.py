@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 from sqlmodel import select
 
+from hackathon_shared.auth import issue_token
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     AwardGranted,
@@ -145,6 +147,9 @@ async def test_a_team_hears_of_its_life_in_app_and_by_email(
     assert len(ada_mails) == len(ada_feed)
     welcome = next(m for m in ada_mails if m["Subject"] == "Welcome to the hackathon platform")
     assert "Hello Ada" in welcome.get_content()
+    # The same Message-ID on every attempt of a delivery, so a mail system can drop a repeat.
+    for mail in ada_mails:
+        assert mail["Message-ID"] == f"<{mail['X-Notification-Id']}@hackathon.local>"
     # Each e-mail sent is announced, with ids only.
     sent = await events_on(
         api.platform,
@@ -405,6 +410,19 @@ async def test_webhook_registration_refuses_what_it_must(api: Api) -> None:
     listed = await api.http.get(path, headers=organizer)
     assert listed.status_code == 200 and listed.json() == []
 
+    # At most WEBHOOK_MAX_PER_HACKATHON (3 here); deleting one makes room again.
+    hooks = [await register_webhook(api, hackathon, good["url"], good["secret"]) for _ in range(3)]
+    assert_problem(
+        await api.http.post(path, json=good, headers=organizer), 409, "too-many-webhooks"
+    )
+    one = f"{path}/{hooks[0]['webhook_id']}"
+    assert_problem(await api.http.delete(one, headers=outsider.auth), 403)
+    assert (await api.http.delete(one, headers=organizer)).status_code == 204
+    assert_problem(await api.http.delete(one, headers=organizer), 404)
+    remaining = {h["webhook_id"] for h in (await api.http.get(path, headers=organizer)).json()}
+    assert remaining == {h["webhook_id"] for h in hooks[1:]}
+    assert (await api.http.post(path, json=good, headers=organizer)).status_code == 201
+
 
 async def test_a_redelivered_event_notifies_once(api: Api, smtp_server: SmtpServer) -> None:
     hackathon = await create_hackathon(api, phase="registration")
@@ -491,5 +509,62 @@ async def test_erasure_removes_the_contact_and_the_personal_data(api: Api) -> No
         async with db.sessions() as session:
             rows = (await session.exec(select(NotificationRow))).all()
             assert "Lou-unique-name" not in json.dumps([r.context for r in rows])
+
+        # Lou stays a member on record, but nothing is addressed to an erased account again.
+        await join(api, team, await participant(api, hackathon, "Max"))
+        await notified(api, kim, "team_member_joined", count=2)
+        async with db.sessions() as session:
+            lous = (
+                await session.exec(
+                    select(NotificationRow).where(NotificationRow.account_id == lou.account_id)
+                )
+            ).all()
+            assert lous == []
     finally:
         await db.dispose()
+
+
+async def test_streams_are_capped_per_account_and_end_with_their_token(api: Api) -> None:
+    hackathon = await create_hackathon(api, phase="registration")
+    ned = await participant(api, hackathon, "Ned")
+    url = api.platform.gateway_url + "/api/v1/notifications/stream"
+    timeout = httpx.Timeout(10, read=None)
+
+    # STREAM_MAX_PER_ACCOUNT is 2 here: a third is refused until one closes.
+    async with httpx.AsyncClient(timeout=timeout) as client, AsyncExitStack() as streams:
+        for _ in range(2):
+            opened = await streams.enter_async_context(client.stream("GET", url, headers=ned.auth))
+            assert opened.status_code == 200
+        third = await client.get(url, headers=ned.auth)
+        assert_problem(third, 429, "too-many-streams")
+        assert third.headers["retry-after"]
+        other = await participant(api, hackathon, "Olga")  # another account is not held back
+        async with client.stream("GET", url, headers=other.auth) as theirs:
+            assert theirs.status_code == 200
+
+    async def reopened() -> bool:
+        async with (
+            httpx.AsyncClient(timeout=timeout) as client,
+            client.stream("GET", url, headers=ned.auth) as again,
+        ):
+            return again.status_code == 200
+
+    await wait_until(reopened, timeout=TIMEOUT, message="a stream slot freed on close")
+
+    # A stream ends when its token expires, saying so: the client reconnects with a new one.
+    short = issue_token(api.platform.config.jwt_secret, ned.account_id, ["participant"], 3)
+
+    async def until_expired() -> list[str]:
+        seen: list[str] = []
+        async with (
+            httpx.AsyncClient(timeout=timeout) as client,
+            client.stream("GET", url, params={"access_token": short}) as stream,
+        ):
+            assert stream.status_code == 200
+            async for line in stream.aiter_lines():
+                seen.append(line)
+        return seen
+
+    lines = await asyncio.wait_for(until_expired(), timeout=TIMEOUT)
+    assert "event: token-expired" in lines
+    assert_problem(await api.http.get(url, params={"access_token": short}), 401)

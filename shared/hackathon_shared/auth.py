@@ -20,6 +20,7 @@ AUDIENCE = "hackathon-platform"
 class Principal:
     account_id: str
     roles: frozenset[str]
+    expires_at: datetime | None = None  # when the token it was read from expires
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -53,7 +54,11 @@ def verify_token(secret: str, token: str) -> Principal:
         raise _unauthenticated("the access token has expired") from error
     except jwt.InvalidTokenError as error:
         raise _unauthenticated("the access token is not valid") from error
-    return Principal(account_id=str(claims["sub"]), roles=frozenset(claims.get("roles", [])))
+    return Principal(
+        account_id=str(claims["sub"]),
+        roles=frozenset(claims.get("roles", [])),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+    )
 
 
 def _unauthenticated(detail: str) -> ProblemError:

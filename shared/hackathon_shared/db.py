@@ -30,6 +30,9 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_url(url)
+    # Database errors end up in logs and dead-letter headers: they must not quote the
+    # statement's parameters, which may be personal data (an e-mail, a name).
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 

@@ -46,6 +46,7 @@ from hackathon_shared.api.notifications import (
 )
 from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from hackathon_shared.problems import ProblemError
 
 router = APIRouter(prefix="/api/v1")
 
@@ -56,6 +57,14 @@ def upstreams(request: Request) -> Upstreams:
 
 
 Services = Annotated[Upstreams, Depends(upstreams)]
+
+
+def segment(value: str) -> str:
+    """A path parameter as exactly one path segment of the service's URL: a slash or a dot
+    segment in an id cannot make the request reach another of the service's routes."""
+    if value in (".", ".."):
+        raise ProblemError(404, "not-found", "no such resource")
+    return quote(value, safe="")
 
 
 @router.post(
@@ -138,7 +147,7 @@ async def mark_all_read(request: Request, services: Services) -> Response:
     dependencies=[Depends(edge.signed_in), edge.WriteLimit],
 )
 async def mark_read(notification_id: str, request: Request, services: Services) -> Response:
-    path = f"/notifications/{quote(notification_id)}/read"
+    path = f"/notifications/{segment(notification_id)}/read"
     return await services.forward(request, "notifications", path)
 
 
@@ -185,7 +194,7 @@ async def list_hackathons(
     dependencies=[Depends(edge.maybe_signed_in)],
 )
 async def get_hackathon(hackathon_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/hackathons/{quote(hackathon_id)}")
+    return await services.forward(request, "registration", f"/hackathons/{segment(hackathon_id)}")
 
 
 @router.post(
@@ -197,7 +206,7 @@ async def get_hackathon(hackathon_id: str, request: Request, services: Services)
 async def change_phase(
     hackathon_id: str, body: PhaseChange, request: Request, services: Services
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/phase"
+    path = f"/hackathons/{segment(hackathon_id)}/phase"
     return await services.forward(request, "registration", path, body)
 
 
@@ -211,7 +220,7 @@ async def change_phase(
 async def register(
     hackathon_id: str, body: NewRegistration, request: Request, services: Services
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/registrations"
+    path = f"/hackathons/{segment(hackathon_id)}/registrations"
     return await services.forward(request, "registration", path, body)
 
 
@@ -225,7 +234,7 @@ async def register(
 async def enrol_judge(
     hackathon_id: str, body: NewJudge, request: Request, services: Services
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/judges"
+    path = f"/hackathons/{segment(hackathon_id)}/judges"
     return await services.forward(request, "registration", path, body)
 
 
@@ -242,7 +251,7 @@ async def enrol_judge(
 async def form_team(
     hackathon_id: str, body: NewTeam, request: Request, services: Services
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/teams"
+    path = f"/hackathons/{segment(hackathon_id)}/teams"
     return await services.forward(request, "registration", path, body)
 
 
@@ -259,7 +268,7 @@ async def list_teams(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/teams"
+    path = f"/hackathons/{segment(hackathon_id)}/teams"
     return await services.forward(request, "registration", path)
 
 
@@ -270,7 +279,7 @@ async def list_teams(
     dependencies=[Depends(edge.maybe_signed_in)],
 )
 async def get_team(team_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/teams/{quote(team_id)}")
+    return await services.forward(request, "registration", f"/teams/{segment(team_id)}")
 
 
 @router.post(
@@ -281,7 +290,9 @@ async def get_team(team_id: str, request: Request, services: Services) -> Respon
     dependencies=[Depends(edge.signed_in), edge.WriteLimit],
 )
 async def join_team(team_id: str, body: JoinTeam, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/teams/{quote(team_id)}/members", body)
+    return await services.forward(
+        request, "registration", f"/teams/{segment(team_id)}/members", body
+    )
 
 
 @router.delete(
@@ -291,7 +302,7 @@ async def join_team(team_id: str, body: JoinTeam, request: Request, services: Se
     dependencies=[Depends(edge.signed_in), edge.WriteLimit],
 )
 async def leave_team(team_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/teams/{quote(team_id)}/members/me")
+    return await services.forward(request, "registration", f"/teams/{segment(team_id)}/members/me")
 
 
 # ---- submissions ------------------------------------------------------------------------
@@ -307,7 +318,7 @@ async def leave_team(team_id: str, request: Request, services: Services) -> Resp
 async def submit(
     team_id: str, body: SubmissionIn, request: Request, services: Services
 ) -> Response:
-    path = f"/teams/{quote(team_id)}/submission"
+    path = f"/teams/{segment(team_id)}/submission"
     return await services.forward(request, "submissions", path, body)
 
 
@@ -318,7 +329,7 @@ async def submit(
     dependencies=[Depends(edge.signed_in)],
 )
 async def read_submission(team_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "submissions", f"/teams/{quote(team_id)}/submission")
+    return await services.forward(request, "submissions", f"/teams/{segment(team_id)}/submission")
 
 
 @router.get(
@@ -334,7 +345,7 @@ async def list_submissions(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/submissions"
+    path = f"/hackathons/{segment(hackathon_id)}/submissions"
     return await services.forward(request, "submissions", path)
 
 
@@ -348,7 +359,7 @@ async def list_submissions(
     dependencies=[Depends(edge.organizer), edge.WriteLimit],
 )
 async def assign_judges(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/assignments"
+    path = f"/hackathons/{segment(hackathon_id)}/assignments"
     return await services.forward(request, "scoring", path)
 
 
@@ -373,7 +384,7 @@ async def my_assignments(
 async def score(
     submission_id: str, body: ScoresIn, request: Request, services: Services
 ) -> Response:
-    path = f"/submissions/{quote(submission_id)}/scores/me"
+    path = f"/submissions/{segment(submission_id)}/scores/me"
     return await services.forward(request, "scoring", path, body)
 
 
@@ -384,7 +395,7 @@ async def score(
     dependencies=[Depends(edge.maybe_signed_in)],
 )
 async def leaderboard(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/leaderboard"
+    path = f"/hackathons/{segment(hackathon_id)}/leaderboard"
     return await services.forward(request, "scoring", path)
 
 
@@ -396,7 +407,7 @@ async def leaderboard(hackathon_id: str, request: Request, services: Services) -
     dependencies=[Depends(edge.organizer), edge.WriteLimit],
 )
 async def publish_results(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/results"
+    path = f"/hackathons/{segment(hackathon_id)}/results"
     return await services.forward(request, "scoring", path)
 
 
@@ -407,7 +418,7 @@ async def publish_results(hackathon_id: str, request: Request, services: Service
     dependencies=[Depends(edge.maybe_signed_in)],
 )
 async def results(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/results"
+    path = f"/hackathons/{segment(hackathon_id)}/results"
     return await services.forward(request, "scoring", path)
 
 
@@ -424,7 +435,7 @@ async def results(hackathon_id: str, request: Request, services: Services) -> Re
 async def add_webhook(
     hackathon_id: str, body: NewWebhook, request: Request, services: Services
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/webhooks"
+    path = f"/hackathons/{segment(hackathon_id)}/webhooks"
     return await services.forward(request, "notifications", path, body)
 
 
@@ -435,7 +446,20 @@ async def add_webhook(
     dependencies=[Depends(edge.organizer)],
 )
 async def hackathon_webhooks(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/webhooks"
+    path = f"/hackathons/{segment(hackathon_id)}/webhooks"
+    return await services.forward(request, "notifications", path)
+
+
+@router.delete(
+    "/hackathons/{hackathon_id}/webhooks/{webhook_id}",
+    status_code=204,
+    tags=["webhooks"],
+    dependencies=[Depends(edge.organizer), edge.WriteLimit],
+)
+async def remove_webhook(
+    hackathon_id: str, webhook_id: str, request: Request, services: Services
+) -> Response:
+    path = f"/hackathons/{segment(hackathon_id)}/webhooks/{segment(webhook_id)}"
     return await services.forward(request, "notifications", path)
 
 
@@ -453,5 +477,5 @@ async def webhook_deliveries(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    path = f"/hackathons/{quote(hackathon_id)}/webhooks/{quote(webhook_id)}/deliveries"
+    path = f"/hackathons/{segment(hackathon_id)}/webhooks/{segment(webhook_id)}/deliveries"
     return await services.forward(request, "notifications", path)

@@ -43,8 +43,13 @@ PUBLIC_ROUTES = {
     ("post", "/notifications/{notification_id}/read"),
     ("get", "/hackathons/{hackathon_id}/webhooks"),
     ("get", "/hackathons/{hackathon_id}/webhooks/{webhook_id}/deliveries"),
+    ("delete", "/hackathons/{hackathon_id}/webhooks/{webhook_id}"),
 }
-NO_BODY_ANSWER = {("delete", "/me"), ("delete", "/teams/{team_id}/members/me")}
+NO_BODY_ANSWER = {
+    ("delete", "/me"),
+    ("delete", "/teams/{team_id}/members/me"),
+    ("delete", "/hackathons/{hackathon_id}/webhooks/{webhook_id}"),
+}
 WITH_REQUEST_BODY = {
     ("post", "/accounts"),
     ("post", "/auth/token"),

@@ -35,9 +35,12 @@ class NotificationsSettings(ServiceSettings):
     # Webhook URLs resolving to private, loopback, link-local or reserved addresses are
     # refused unless this is on (tests and closed networks).
     webhook_allow_private_addresses: bool = False
+    webhook_max_per_hackathon: int = Field(default=10, ge=1)
 
-    # How often an open notification stream looks for new notifications.
+    # How often an open notification stream looks for new notifications, and how many
+    # streams one account may hold open on one replica.
     stream_poll_seconds: float = Field(default=0.5, gt=0)
+    stream_max_per_account: int = Field(default=5, ge=1)
 
     @property
     def email_enabled(self) -> bool:

@@ -197,6 +197,9 @@ def test_the_edges_of_the_private_ranges() -> None:
         "64:ff9b::a00:1",
         "2002:a00:1::1",  # 6to4 of 10.0.0.1
         "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "::7f00:1",  # IPv4-compatible form of 127.0.0.1
+        "fec0::1",  # deprecated site-local
+        "64:ff9b:1::a00:1",  # the local-use NAT64 prefix
     ],
 )
 def test_ipv6_translations_of_private_ipv4_addresses_are_refused(address: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import aiosmtplib
 
@@ -28,7 +27,8 @@ class Mailer:
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
-        message["Message-ID"] = make_msgid(idstring=delivery_id, domain="hackathon.local")
+        # The same for every attempt of one delivery, so that a mail system can drop a repeat.
+        message["Message-ID"] = f"<{delivery_id}@hackathon.local>"
         message["X-Notification-Id"] = delivery_id
         message.set_content(body)
         await aiosmtplib.send(

@@ -115,3 +115,13 @@ class TeamMember(NotificationsTable, table=True):
     team_id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(primary_key=True, max_length=64)
     joined_seq: int = 0  # the joining event's sequence in the team's chain, for a stable order
+
+
+class ErasedAccount(NotificationsTable, table=True):
+    """An account erased at registration: it keeps its place in teams (memberships are facts
+    that stay), but nothing is addressed to it and no contact details are kept for it."""
+
+    __tablename__ = "erased_accounts"
+
+    account_id: str = Field(primary_key=True, max_length=64)
+    erased_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))

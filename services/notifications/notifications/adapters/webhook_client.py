@@ -22,9 +22,10 @@ async def check_destination(url: str, allow_private: bool) -> None:
         raise UnsafeWebhookUrl(f"the host {host} does not resolve") from None
     refused = refused_addresses(str(info[4][0]) for info in infos)
     if refused:
+        # Without the addresses: they would tell an organizer about the internal network.
         raise UnsafeWebhookUrl(
-            f"the host {host} resolves to a private, loopback or reserved address "
-            f"({', '.join(sorted(set(refused)))}), which may not receive webhooks"
+            f"the host {host} resolves to a private, loopback or reserved address, "
+            "which may not receive webhooks"
         )
 
 
@@ -40,11 +41,13 @@ class WebhookClient:
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         """POST once; raises unless the receiver answers 2xx."""
         await check_destination(url, self.allow_private)
-        answer = await self.client.post(
-            url, content=body, headers={"content-type": "application/json", **headers}
-        )
-        if not 200 <= answer.status_code < 300:
-            raise WebhookRefused(f"the receiver answered {answer.status_code}")
+        # Only the status matters: the answer's body is never read (it may be endless).
+        async with self.client.stream(
+            "POST", url, content=body, headers={"content-type": "application/json", **headers}
+        ) as answer:
+            status = answer.status_code
+        if not 200 <= status < 300:
+            raise WebhookRefused(f"the receiver answered {status}")
 
 
 class WebhookRefused(Exception):

@@ -15,6 +15,13 @@ EVENT_TYPE_HEADER = "X-Event-Type"
 
 
 NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+# IPv6 ranges that reach inside a network although ipaddress may call them global: the local
+# NAT64 prefix, deprecated site-local addresses, and IPv4-compatible addresses (::a.b.c.d).
+INTERNAL_IPV6 = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("fec0::/10"),
+    ipaddress.IPv6Network("::/96"),
+)
 
 
 class UnsafeWebhookUrl(ValueError):
@@ -65,7 +72,10 @@ def refused_addresses(addresses: Iterable[str]) -> list[str]:
             if address in NAT64_PREFIX:
                 embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
             candidates.extend(e for e in embedded if e is not None)
-        if any(not a.is_global or a.is_multicast for a in candidates):
+        internal = isinstance(address, ipaddress.IPv6Address) and any(
+            address in network for network in INTERNAL_IPV6
+        )
+        if internal or any(not a.is_global or a.is_multicast for a in candidates):
             mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
             refused.append(str(mapped or address))
     return refused

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from hackathon_shared.api.notifications import (
@@ -17,9 +19,15 @@ from hackathon_shared.api.notifications import (
 from hackathon_shared.auth import CurrentPrincipal, Organizer, Principal, verify_token
 from hackathon_shared.auth import current_principal as principal_from_header
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from hackathon_shared.problems import ProblemError
 from hackathon_shared.service_app import Runtime
 from notifications.service.feed import FeedFollower, list_feed, mark_all_read, mark_read
-from notifications.service.webhooks import list_deliveries, list_webhooks, register_webhook
+from notifications.service.webhooks import (
+    delete_webhook,
+    list_deliveries,
+    list_webhooks,
+    register_webhook,
+)
 from notifications.settings import NotificationsSettings
 
 router = APIRouter()
@@ -72,25 +80,66 @@ def stream_principal(
     return principal_from_header(request)
 
 
+class OpenStreams:
+    """How many notification streams each account has open on this replica."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def open(self, account_id: str, limit: int) -> None:
+        if self.counts[account_id] >= limit:
+            raise ProblemError(
+                429,
+                "too-many-streams",
+                f"at most {limit} notification streams per account; close one first",
+                headers={"Retry-After": "5"},
+            )
+        self.counts[account_id] += 1
+
+    def close(self, account_id: str) -> None:
+        self.counts[account_id] -= 1
+        if self.counts[account_id] <= 0:
+            del self.counts[account_id]
+
+
+OPEN_STREAMS = OpenStreams()
+
+
+def stream_slot(
+    principal: Annotated[Principal, Depends(stream_principal)], settings: Settings
+) -> Principal:
+    OPEN_STREAMS.open(principal.account_id, settings.stream_max_per_account)
+    return principal
+
+
 @router.get("/notifications/stream", response_class=EventSourceResponse)
 async def follow_notifications(
-    principal: Annotated[Principal, Depends(stream_principal)],
+    principal: Annotated[Principal, Depends(stream_slot)],
     runtime: Runtime,
     settings: Settings,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: one ``notification`` event per new notification of the caller
-    (``id`` is its notification id, so a reconnecting EventSource resumes after it)."""
-    follower = FeedFollower(runtime.db, principal.account_id)
-    if last_event_id:
-        await follower.resume_after(last_event_id)
-    yield ServerSentEvent(comment="following your notifications", retry=3000)
-    while True:
-        for view in await follower.new_notifications():
-            yield ServerSentEvent(
-                event="notification", id=view.notification_id, data=view.model_dump(mode="json")
-            )
-        await asyncio.sleep(settings.stream_poll_seconds)
+    (``id`` is its notification id, so a reconnecting EventSource resumes after it). The
+    stream ends when the token it was opened with expires, with an event ``token-expired``:
+    the client reconnects with a fresh token."""
+    try:
+        follower = FeedFollower(runtime.db, principal.account_id)
+        if last_event_id:
+            await follower.resume_after(last_event_id)
+        await follower.start()
+        yield ServerSentEvent(comment="following your notifications", retry=3000)
+        while principal.expires_at is None or datetime.now(UTC) < principal.expires_at:
+            for view in await follower.new_notifications():
+                yield ServerSentEvent(
+                    event="notification",
+                    id=view.notification_id,
+                    data=view.model_dump(mode="json"),
+                )
+            await asyncio.sleep(settings.stream_poll_seconds)
+        yield ServerSentEvent(event="token-expired", data={"detail": "sign in again"})
+    finally:
+        OPEN_STREAMS.close(principal.account_id)
 
 
 @router.post("/hackathons/{hackathon_id}/webhooks", status_code=201, response_model=WebhookView)
@@ -98,8 +147,21 @@ async def add_webhook(
     hackathon_id: str, body: NewWebhook, organizer: Organizer, runtime: Runtime, settings: Settings
 ) -> WebhookView:
     return await register_webhook(
-        runtime.db, hackathon_id, body, organizer, settings.webhook_allow_private_addresses
+        runtime.db,
+        hackathon_id,
+        body,
+        organizer,
+        settings.webhook_allow_private_addresses,
+        settings.webhook_max_per_hackathon,
     )
+
+
+@router.delete("/hackathons/{hackathon_id}/webhooks/{webhook_id}", status_code=204)
+async def remove_webhook(
+    hackathon_id: str, webhook_id: str, _organizer: Organizer, runtime: Runtime
+) -> Response:
+    await delete_webhook(runtime.db, hackathon_id, webhook_id)
+    return Response(status_code=204)
 
 
 @router.get("/hackathons/{hackathon_id}/webhooks", response_model=list[WebhookView])

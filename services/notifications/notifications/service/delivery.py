@@ -55,6 +55,7 @@ class Claimed:
     causing_event_id: str
     account_id: str | None
     attempts: int
+    problem: str | None = None  # found while claiming: the attempt fails with it
     # e-mail
     to: str | None = None
     subject: str | None = None
@@ -137,10 +138,28 @@ class Dispatcher:
         claims = await self._claim()
         if not claims:
             return 0
-        outcomes = await asyncio.gather(*(self._attempt(claim) for claim in claims))
-        for claim, error in zip(claims, outcomes, strict=True):
-            await self._record(claim, error)
+        await asyncio.gather(*(self._attempt_and_record(claim) for claim in claims))
         return len(claims)
+
+    async def _attempt_and_record(self, claim: Claimed) -> None:
+        """One attempt, bounded in total (a receiver that trickles its answer cannot hold the
+        round, nor outlive the claim's lease), and its outcome recorded at once."""
+        deadline = self.deadline_for(claim)
+        try:
+            async with asyncio.timeout(deadline):
+                error = await self._attempt(claim)
+        except TimeoutError:
+            error = f"no answer within {deadline:g} s"
+        await self._record(claim, error)
+
+    def deadline_for(self, claim: Claimed) -> float:
+        """Twice the channel's own timeout (connecting, then answering), and never more than
+        half the lease, so that no other replica takes the delivery while it is under way."""
+        if claim.channel == "email":
+            timeout = self.settings.smtp_timeout_seconds
+        else:
+            timeout = self.settings.webhook_timeout_seconds
+        return min(2 * timeout, self.settings.delivery_lease_seconds / 2)
 
     async def _claim(self) -> list[Claimed]:
         now = datetime.now(UTC)
@@ -173,7 +192,12 @@ class Dispatcher:
                     if contact is None or notification is None:
                         claims.append(base)
                         continue
-                    text = (await render_rows(session, [notification]))[0]
+                    try:
+                        text = (await render_rows(session, [notification]))[0]
+                    except Exception as error:  # one bad row must not stop the others
+                        log.exception("rendering delivery %s failed", row.delivery_id)
+                        claims.append(replace(base, problem=f"rendering failed: {error!r}"[:300]))
+                        continue
                     claims.append(
                         replace(base, to=contact.email, subject=text.subject, body=text.body)
                     )
@@ -194,6 +218,8 @@ class Dispatcher:
     async def _attempt(self, claim: Claimed) -> str | None:
         """Send once; the failure's description, or None when it went out."""
         try:
+            if claim.problem is not None:
+                raise LookupError(claim.problem)
             if claim.channel == "email":
                 if self.mailer is None:
                     raise LookupError("no SMTP server is configured")

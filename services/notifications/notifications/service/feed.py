@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +19,7 @@ from hackathon_shared.problems import ProblemError
 from notifications.adapters.tables import DeliveryRow, NotificationRow, WebhookRow
 from notifications.domain.rules import notifications_for, teams_concerned
 from notifications.domain.templates import account_ids_in, render
-from notifications.service.view import apply_to_view, members_of, names_for
+from notifications.service.view import apply_to_view, erased_among, members_of, names_for
 
 
 def derived_id(prefix: str, *parts: str) -> str:
@@ -39,6 +38,8 @@ class Recorder:
     async def __call__(self, session: AsyncSession, event: Envelope) -> None:
         members = await members_of(session, teams_concerned(event))
         drafts = notifications_for(event, members)
+        erased = await erased_among(session, (d.account_id for d in drafts))
+        drafts = [d for d in drafts if d.account_id not in erased]
         await apply_to_view(session, event)
         now = datetime.now(UTC)
         event_id = str(event.event_id)
@@ -176,18 +177,19 @@ async def mark_all_read(db: Database, account_id: str) -> int:
 
 
 class FeedFollower:
-    """What one open stream has not sent yet: the account's notifications stored since the
-    stream started (or since the notification a reconnecting client names in
-    ``Last-Event-ID``). Rows are looked up by the time they were stored, with a look-back
-    margin for replicas' clocks and transactions that commit late, and told apart by id."""
+    """What one open stream has not sent yet. When the stream opens, what the account can
+    already see counts as sent (or, for a client resuming after a notification it has, what
+    was stored up to that one); from then on every notification not sent yet goes out. Rows
+    are looked up by the time they were stored, with a look-back margin for transactions that
+    commit late and for replicas' clocks, and told apart by id."""
 
     MARGIN_SECONDS = 10.0
 
     def __init__(self, db: Database, account_id: str) -> None:
         self.db = db
         self.account_id = account_id
-        self.started = datetime.now(UTC)
-        self.watermark = self.started
+        self.watermark = datetime.now(UTC)
+        self.resumed_at: datetime | None = None
         self.sent: dict[str, datetime] = {}
 
     async def resume_after(self, notification_id: str) -> None:
@@ -195,11 +197,16 @@ class FeedFollower:
         async with self.db.sessions() as session:
             row = await session.get(NotificationRow, notification_id)
         if row is not None and row.account_id == self.account_id:
-            self.started = self.watermark = row.stored_at
+            self.resumed_at = self.watermark = row.stored_at
             self.sent[row.notification_id] = row.stored_at
 
-    async def new_notifications(self) -> list[NotificationView]:
-        horizon = datetime.fromtimestamp(self.watermark.timestamp() - self.MARGIN_SECONDS, UTC)
+    async def start(self) -> None:
+        for row in await self._recent():
+            if self.resumed_at is None or row.stored_at <= self.resumed_at:
+                self.sent[row.notification_id] = row.stored_at
+
+    async def _recent(self) -> list[NotificationRow]:
+        horizon = self._horizon()
         async with self.db.sessions() as session:
             rows = await session.exec(
                 select(NotificationRow)
@@ -209,19 +216,19 @@ class FeedFollower:
                 )
                 .order_by(col(NotificationRow.stored_at), col(NotificationRow.notification_id))
             )
-            fresh = []
-            for row in rows.all():
-                if row.notification_id in self.sent:
-                    continue
-                self.sent[row.notification_id] = row.stored_at
-                self.watermark = max(self.watermark, row.stored_at)
-                if row.stored_at >= self.started:  # not one the client had before
-                    fresh.append(row)
-            views = await render_rows(session, fresh)
+            return list(rows.all())
+
+    def _horizon(self) -> datetime:
+        return datetime.fromtimestamp(self.watermark.timestamp() - self.MARGIN_SECONDS, UTC)
+
+    async def new_notifications(self) -> list[NotificationView]:
+        fresh = [row for row in await self._recent() if row.notification_id not in self.sent]
+        for row in fresh:
+            self.sent[row.notification_id] = row.stored_at
+            self.watermark = max(self.watermark, row.stored_at)
+        async with self.db.sessions() as session:
+            views = await render_rows(session, fresh) if fresh else []
         # Forget what is older than the look-back window: it cannot be selected again.
+        horizon = self._horizon()
         self.sent = {k: v for k, v in self.sent.items() if v >= horizon}
         return views
-
-
-def notification_event_data(view: NotificationView) -> dict[str, Any]:
-    return view.model_dump(mode="json")

@@ -5,6 +5,7 @@ Kept from events and from ``registration.contacts``; idempotent."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +23,7 @@ from hackathon_shared.events.envelope import Envelope
 from notifications.adapters.tables import (
     ContactRow,
     DeliveryRow,
+    ErasedAccount,
     KnownHackathon,
     KnownTeam,
     NotificationRow,
@@ -88,9 +90,13 @@ async def members_of(session: AsyncSession, team_ids: Iterable[str]) -> dict[str
 async def apply_contact(
     session: AsyncSession, account_id: str, contact: ContactDetails | None
 ) -> None:
-    """Handler of ``registration.contacts``: keep the latest details; a tombstone erases."""
+    """Handler of ``registration.contacts``: keep the latest details; a tombstone erases.
+    Details of an account erased already (arriving late, from before the erasure) are
+    dropped."""
     if contact is None:
         await erase_account(session, account_id)
+        return
+    if await session.get(ErasedAccount, account_id) is not None:
         return
     row = await session.get(ContactRow, account_id)
     if row is None:
@@ -112,7 +118,10 @@ async def apply_contact(
 async def erase_account(session: AsyncSession, account_id: str) -> None:
     """Remove what this service holds about an erased account: its contact details, its own
     notifications and the e-mails not sent yet. Other people's notifications keep only the
-    account id, which now renders without a name; delivery records keep the account id."""
+    account id, which now renders without a name; delivery records keep the account id.
+    The account is remembered as erased, so that nothing is addressed to it any more."""
+    if await session.get(ErasedAccount, account_id) is None:
+        session.add(ErasedAccount(account_id=account_id, erased_at=datetime.now(UTC)))
     await session.exec(delete(ContactRow).where(col(ContactRow.account_id) == account_id))
     await session.exec(delete(NotificationRow).where(col(NotificationRow.account_id) == account_id))
     await session.exec(
@@ -120,6 +129,16 @@ async def erase_account(session: AsyncSession, account_id: str) -> None:
             col(DeliveryRow.account_id) == account_id, col(DeliveryRow.status) == "pending"
         )
     )
+
+
+async def erased_among(session: AsyncSession, accounts: Iterable[str]) -> set[str]:
+    wanted = set(accounts)
+    if not wanted:
+        return set()
+    rows = await session.exec(
+        select(ErasedAccount.account_id).where(col(ErasedAccount.account_id).in_(wanted))
+    )
+    return set(rows.all())
 
 
 async def names_for(

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 
 from hackathon_shared.api.notifications import (
     DeliveryCounts,
@@ -31,7 +31,12 @@ async def _known_hackathon(db: Database, hackathon_id: str) -> None:
 
 
 async def register_webhook(
-    db: Database, hackathon_id: str, new: NewWebhook, organizer: Principal, allow_private: bool
+    db: Database,
+    hackathon_id: str,
+    new: NewWebhook,
+    organizer: Principal,
+    allow_private: bool,
+    max_per_hackathon: int,
 ) -> WebhookView:
     try:
         await check_destination(new.url, allow_private)
@@ -52,6 +57,17 @@ async def register_webhook(
         created_at=datetime.now(UTC),
     )
     async with db.transaction() as session:
+        # Locks the hackathon's row, so that two registrations cannot both pass the cap.
+        await session.get(KnownHackathon, hackathon_id, with_for_update=True)
+        existing = await session.exec(
+            select(func.count()).where(WebhookRow.hackathon_id == hackathon_id)
+        )
+        if existing.one() >= max_per_hackathon:
+            raise ProblemError(
+                409,
+                "too-many-webhooks",
+                f"a hackathon has at most {max_per_hackathon} webhooks; delete one first",
+            )
         session.add(row)
     return WebhookView(
         webhook_id=row.webhook_id,
@@ -122,3 +138,18 @@ async def list_deliveries(
         for row in rows
     ]
     return views, next_cursor
+
+
+async def delete_webhook(db: Database, hackathon_id: str, webhook_id: str) -> None:
+    """Stop a webhook: it is removed with its deliveries not made yet; those already sent or
+    failed stay on record (with their outcome events)."""
+    async with db.transaction() as session:
+        hook = await session.get(WebhookRow, webhook_id)
+        if hook is None or hook.hackathon_id != hackathon_id:
+            raise ProblemError(404, "not-found", "no such webhook of this hackathon")
+        await session.exec(
+            delete(DeliveryRow).where(
+                col(DeliveryRow.webhook_id) == webhook_id, col(DeliveryRow.status) == "pending"
+            )
+        )
+        await session.delete(hook)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -69,3 +70,22 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # takes a token there), so only its warnings are kept.
     for noisy in ("aiokafka", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel("WARNING")
+
+
+ACCESS_LOG = logging.getLogger("hackathon.http")
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def log_access(method: str, path: str, status: int, started: float) -> None:
+    """One access line per request (health checks and scrapes left out); ``started`` is the
+    request's ``time.perf_counter()`` at arrival. The path only: query strings may hold a
+    token."""
+    if path in QUIET_PATHS:
+        return
+    ACCESS_LOG.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+    )

@@ -6,7 +6,6 @@ consumers; its rules stay in its own domain and use-case modules."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -26,7 +25,7 @@ from hackathon_shared.consumer import ContactConsumer, ContactHandler, EventCons
 from hackathon_shared.db import Database
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.kafka_admin import consumer_timings_for, ensure_topics
-from hackathon_shared.logging_setup import configure_logging, log_context
+from hackathon_shared.logging_setup import configure_logging, log_access, log_context
 from hackathon_shared.metrics import CONSUMER_LAG, HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG
 from hackathon_shared.migrations import upgrade_to_head
 from hackathon_shared.outbox import Outbox, OutboxRelay
@@ -221,10 +220,6 @@ def create_service_app(
     return app
 
 
-access_log = logging.getLogger("hackathon.http")
-_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-
-
 def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
     service = runtime.settings.service_name
 
@@ -233,17 +228,7 @@ def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
         started = time.perf_counter()
         with log_context(request_id=request.headers.get("x-request-id")):
             response = await call_next(request)
-            if request.url.path not in _QUIET_PATHS:
-                access_log.info(
-                    "%s %s %s",
-                    request.method,
-                    request.url.path,
-                    response.status_code,
-                    extra={
-                        "status": response.status_code,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
+            log_access(request.method, request.url.path, response.status_code, started)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()

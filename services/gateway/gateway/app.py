@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 import uuid
@@ -20,10 +19,8 @@ from gateway.edge import BodySizeLimit, RateLimiter, check_secret, security_head
 from gateway.proxy import Upstreams
 from gateway.routes import router
 from gateway.settings import GatewaySettings
-from hackathon_shared.logging_setup import configure_logging, log_context
+from hackathon_shared.logging_setup import configure_logging, log_access, log_context
 from hackathon_shared.problems import install_problem_handlers
-
-access_log = logging.getLogger("hackathon.http")
 
 # A request id a client (or a proxy in front) may choose; anything else is replaced.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
@@ -81,17 +78,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         started = time.perf_counter()
         with log_context(request_id=request.state.request_id):
             response = await call_next(request)
-            if request.url.path not in ("/healthz", "/readyz"):
-                access_log.info(
-                    "%s %s %s",
-                    request.method,
-                    request.url.path,
-                    response.status_code,
-                    extra={
-                        "status": response.status_code,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
+            log_access(request.method, request.url.path, response.status_code, started)
         response.headers["X-Request-ID"] = request.state.request_id
         return response
 

@@ -36,63 +36,39 @@ class Upstreams:
         path: str,
         body: BaseModel | None = None,
     ) -> Response:
-        headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
-        headers["x-request-id"] = request.state.request_id
+        headers = _outgoing_headers(request)
         content: Any = None
         if body is not None:
             content = body.model_dump_json().encode()
             headers["content-type"] = "application/json"
-        try:
-            upstream = await self.client.request(
-                request.method,
-                self.urls[service] + path,
-                params=list(request.query_params.multi_items()),
-                content=content,
-                headers=headers,
-            )
-        except httpx.TimeoutException:
-            return problem_response(
-                504, "upstream-timeout", f"the {service} service did not answer in time"
-            )
-        except httpx.TransportError:
-            return problem_response(
-                503, "service-unavailable", f"the {service} service is unavailable"
-            )
-        passed = {
-            k: v
-            for k, v in upstream.headers.items()
-            if k.lower() in {"content-type", "retry-after", "www-authenticate", "location"}
-        }
+        outgoing = self.client.build_request(
+            request.method,
+            self.urls[service] + path,
+            params=list(request.query_params.multi_items()),
+            content=content,
+            headers=headers,
+        )
+        upstream = await self._send(service, outgoing, stream=False)
+        if isinstance(upstream, Response):
+            return upstream
+        passed = _passed_headers(upstream, "location")
         return Response(upstream.content, status_code=upstream.status_code, headers=passed)
 
     async def stream(self, request: Request, service: str, path: str) -> Response:
         """Forward a long-lived GET (Server-Sent Events) and pass its bytes on as they come:
         the connect timeout applies, the read timeout does not (the service sends keep-alive
         comments)."""
-        headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
-        headers["x-request-id"] = request.state.request_id
         outgoing = self.client.build_request(
             "GET",
             self.urls[service] + path,
             params=list(request.query_params.multi_items()),
-            headers=headers,
+            headers=_outgoing_headers(request),
             timeout=httpx.Timeout(self.client.timeout.connect, read=None),
         )
-        try:
-            upstream = await self.client.send(outgoing, stream=True)
-        except httpx.TimeoutException:
-            return problem_response(
-                504, "upstream-timeout", f"the {service} service did not answer in time"
-            )
-        except httpx.TransportError:
-            return problem_response(
-                503, "service-unavailable", f"the {service} service is unavailable"
-            )
-        passed = {
-            k: v
-            for k, v in upstream.headers.items()
-            if k.lower() in {"content-type", "cache-control", "retry-after", "www-authenticate"}
-        }
+        upstream = await self._send(service, outgoing, stream=True)
+        if isinstance(upstream, Response):
+            return upstream
+        passed = _passed_headers(upstream, "cache-control")
         if upstream.status_code != 200:
             content = await upstream.aread()
             await upstream.aclose()
@@ -105,9 +81,36 @@ class Upstreams:
             background=BackgroundTask(upstream.aclose),
         )
 
+    async def _send(
+        self, service: str, outgoing: httpx.Request, stream: bool
+    ) -> httpx.Response | Response:
+        """The service's answer, or the problem that says it could not be had."""
+        try:
+            return await self.client.send(outgoing, stream=stream)
+        except httpx.TimeoutException:
+            return problem_response(
+                504, "upstream-timeout", f"the {service} service did not answer in time"
+            )
+        except httpx.TransportError:
+            return problem_response(
+                503, "service-unavailable", f"the {service} service is unavailable"
+            )
+
     async def ready(self, service: str) -> tuple[bool, str]:
         try:
             answer = await self.client.get(self.urls[service] + "/readyz", timeout=3.0)
         except httpx.HTTPError as error:
             return False, f"unreachable: {error.__class__.__name__}"
         return answer.status_code == 200, "ok" if answer.status_code == 200 else "not ready"
+
+
+def _outgoing_headers(request: Request) -> dict[str, str]:
+    headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
+    headers["x-request-id"] = request.state.request_id
+    return headers
+
+
+def _passed_headers(upstream: httpx.Response, *extra: str) -> dict[str, str]:
+    """The upstream answer's headers a client gets."""
+    wanted = {"content-type", "retry-after", "www-authenticate", *extra}
+    return {k: v for k, v in upstream.headers.items() if k.lower() in wanted}

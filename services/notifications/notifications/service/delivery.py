@@ -56,6 +56,9 @@ class Claimed:
     account_id: str | None
     attempts: int
     problem: str | None = None  # found while claiming: the attempt fails with it
+    # The lease this claim set: the claim's token. A row whose lease differs was claimed again
+    # (this one ran out), and its outcome is then the new claimant's to record.
+    lease_until: datetime | None = None
     # e-mail
     to: str | None = None
     subject: str | None = None
@@ -177,6 +180,7 @@ class Dispatcher:
             claims: list[Claimed] = []
             for row in rows:
                 row.next_attempt_at = now + lease
+                lease_until = row.next_attempt_at
                 session.add(row)
                 base = Claimed(
                     delivery_id=row.delivery_id,
@@ -185,6 +189,7 @@ class Dispatcher:
                     causing_event_id=row.causing_event_id,
                     account_id=row.account_id,
                     attempts=row.attempts,
+                    lease_until=lease_until,
                 )
                 if row.channel == "email":
                     contact = await session.get(ContactRow, row.account_id or "")
@@ -261,8 +266,8 @@ class Dispatcher:
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
             row = await session.get(DeliveryRow, claim.delivery_id)
-            if row is None or row.status != "pending":
-                return  # erased meanwhile, or recorded by a replica whose lease ran out
+            if row is None or row.status != "pending" or row.next_attempt_at != claim.lease_until:
+                return  # erased meanwhile, or claimed again after this claim's lease ran out
             row.attempts += 1
             row.last_error = error
             if error is None:

@@ -738,6 +738,7 @@ class _Domain:
                     self.join(item, team, account, team_of, p.team_id)
                 self.check_team_phase(item, p.hackathon_id, when, "team formed")
                 self.check_size(item, team, hackathon)
+                self.check_capacity(item, p.hackathon_id, hackathon)
                 team.history.append((when, frozenset(team.members)))
                 continue
             team_id = str(event.payload.team_id)
@@ -792,6 +793,27 @@ class _Domain:
                 "rule",
                 "team-change-outside-phase",
                 f"{what} in phase {phase}; teams form and change in registration and hacking",
+                item,
+            )
+
+    def check_capacity(
+        self, item: Item, hackathon_id: str, hackathon: HackathonCreated | None
+    ) -> None:
+        """A team formed while the hackathon already had ``max_teams`` teams taking part
+        (a withdrawn team frees its place)."""
+        if hackathon is None:
+            return
+        active = sum(
+            1
+            for team in self.teams.values()
+            if team.hackathon_id == hackathon_id and team.withdrawn_at is None
+        )
+        if active > hackathon.payload.max_teams:
+            self.report(
+                "rule",
+                "hackathon-over-capacity",
+                f"the hackathon has {active} teams taking part; at most "
+                f"{hackathon.payload.max_teams} are allowed",
                 item,
             )
 

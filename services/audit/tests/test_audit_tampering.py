@@ -25,9 +25,11 @@ from hackathon_shared.events.catalogue import (
     SubmissionReceivedPayload,
     TeamMemberJoined,
     TeamMemberJoinedPayload,
+    TeamRegistered,
+    TeamRegisteredPayload,
     decode_event,
 )
-from hackathon_shared.events.envelope import Envelope, seal
+from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
 
 Line = dict[str, Any]
 
@@ -317,6 +319,50 @@ def test_a_team_over_its_size_is_found(export: Export) -> None:
     report = audit(export)
     assert "team-over-size" in report.kinds(), render(report)
     assert "member-in-two-teams" in report.kinds()  # they were in other teams
+
+
+def test_a_team_beyond_the_hackathons_capacity_is_found(export: Export) -> None:
+    h = export.hackathon
+    created = export.event(export.lines[export.index(lambda e: e.type == "HackathonCreated")])
+    first_team = export.lines[export.index(lambda e: isinstance(e, TeamRegistered))]
+    formed = export.event(first_team)
+    registered = [
+        e.payload.account_id
+        for e in map(export.event, export.lines)
+        if e.type == "ParticipantRegistered" and e.payload.hackathon_id == h.hackathon_id
+    ]
+    # Forged right after the first team formed, while the sample's four teams all take part
+    # (one withdraws later).
+    room = created.payload.max_teams - 4
+    for n in range(room + 1):
+        team_id = f"team_forged_{n}"
+        event = seal(
+            TeamRegistered,
+            payload=TeamRegisteredPayload(
+                team_id=team_id,
+                hackathon_id=h.hackathon_id,
+                name=f"Forged {n}",
+                challenge_id=formed.payload.challenge_id,
+                captain_id=registered[0],
+                members=[registered[0]],
+            ),
+            aggregate_id=team_id,
+            sequence=1,
+            prev_hash=GENESIS_HASH,
+            occurred_at=formed.occurred_at + timedelta(seconds=1 + n),
+        )
+        offset = 1 + max(
+            line["offset"]
+            for line in export.lines
+            if (line["topic"], line["partition"]) == (first_team["topic"], first_team["partition"])
+        )
+        export.lines.append(
+            {**first_team, "offset": offset, "key": team_id, "value": event.to_json()}
+        )
+    report = audit(export)
+    over = [f for f in report.findings if f.kind == "hackathon-over-capacity"]
+    assert len(over) == 1, render(report)  # only the one team beyond the last free place
+    assert f"at most {created.payload.max_teams}" in over[0].message
 
 
 def test_a_record_that_is_not_an_event_is_found(export: Export) -> None:

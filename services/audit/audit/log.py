@@ -31,7 +31,7 @@ from typing import IO, Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from audit.progress import Progress
-from hackathon_shared.topics import EVENT_TOPICS
+from hackathon_shared.topics import EVENT_TOPICS, Topics
 
 
 class ExportFormatError(ValueError):
@@ -146,8 +146,15 @@ def read_jsonl(path: Path, progress: Progress | None = None) -> list[LogRecord]:
     return records
 
 
-def event_topic_names(prefix: str, topics: Sequence[str] = EVENT_TOPICS) -> list[str]:
-    return [prefix + topic for topic in topics]
+def event_topic_names(prefix: str) -> list[str]:
+    topics = Topics(prefix)
+    return [topics.name(topic) for topic in EVENT_TOPICS]
+
+
+def logical_topic(topic: str) -> str | None:
+    """The catalogue topic a (possibly prefixed) topic name stands for; None for others
+    (contacts, dead-letter topics)."""
+    return next((name for name in EVENT_TOPICS if topic.endswith(name)), None)
 
 
 async def read_broker(

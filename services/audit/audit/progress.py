@@ -58,9 +58,8 @@ class Progress:
         self.stream.flush()
 
 
-def progress_wanted(option: bool | None, stream: TextIO | None = None) -> bool:
+def progress_wanted(option: bool | None) -> bool:
     """``--progress``/``--no-progress`` when given; otherwise only when stderr is a terminal."""
     if option is not None:
         return option
-    target = stream or sys.stderr
-    return bool(getattr(target, "isatty", lambda: False)())
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

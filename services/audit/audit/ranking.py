@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 TIE_DECIMALS = 9
-PUBLISHED_DECIMALS = 4
 
 
 @dataclass(frozen=True)

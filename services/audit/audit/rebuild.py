@@ -24,8 +24,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel, col, select
 
-from audit.log import LogRecord
-from audit.verify import logical_topic
+from audit.log import LogRecord, logical_topic
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import EventDecodeError, decode_event
 from hackathon_shared.events.envelope import Envelope
@@ -56,8 +55,9 @@ def _migrations(package: Any) -> Path:
     return Path(package.__file__).parent / "migrations"
 
 
-# The services' table modules cannot be imported into one process together (both declare,
-# say, ``known_hackathons`` in SQLModel's one metadata), so each is loaded on demand.
+# Each service's modules are imported only when that service is rebuilt. (Their tables have a
+# SQLAlchemy registry of their own, so loading several services' tables in one process works
+# too.)
 
 
 def _submissions() -> ServiceSpec:
@@ -149,12 +149,13 @@ class RebuildReport:
 def events_for(records: Iterable[LogRecord], topics: Sequence[str]) -> tuple[list[Envelope], int]:
     """The valid events of ``topics`` in log order, each once (as the services' inboxes
     would take them), and how many records were skipped as not valid events."""
-    wanted = [r for r in records if logical_topic(r.topic) in topics]
-    wanted.sort(key=lambda r: (topics.index(logical_topic(r.topic) or ""), r.sort_key()))
+    placed = ((logical_topic(r.topic), r) for r in records)  # logical_topic once per record
+    wanted = [(topics.index(topic), r) for topic, r in placed if topic in topics]
+    wanted.sort(key=lambda found: (found[0], found[1].sort_key()))
     seen: set[str] = set()
     events: list[Envelope] = []
     skipped = 0
-    for record in wanted:
+    for _, record in wanted:
         if record.value is None:
             skipped += 1
             continue
@@ -184,9 +185,8 @@ def _scope_ids(events: Iterable[Envelope], hackathons: set[str]) -> dict[str, se
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-        return aware.astimezone(UTC).isoformat()
+    if isinstance(value, datetime):  # always aware: every timestamp column is a UtcDateTime
+        return value.astimezone(UTC).isoformat()
     return value
 
 

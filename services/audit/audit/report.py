@@ -25,7 +25,7 @@ def render(report: Report) -> str:
             verdict = "match" if check.matches else "DIFFER (see the findings)"
             lines.append(
                 f"  {check.hackathon_id}: {check.entries} entries and {check.awards} awards "
-                f"({check.event.topic}[{check.event.partition}]@{check.event.offset}) {verdict}"
+                f"({check.event.position}) {verdict}"
             )
     if report.findings:
         lines.append("")

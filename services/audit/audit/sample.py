@@ -13,7 +13,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -65,8 +64,6 @@ from scoring.domain.leaderboard import (
     weighted_total,
 )
 
-PHASES = ("draft", "registration", "hacking", "judging", "finished")
-
 
 def _id(kind: str) -> str:
     return f"{kind}_{uuid.uuid4().hex}"
@@ -84,8 +81,8 @@ class LogBuilder:
     chains: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     logs: dict[tuple[str, int], list[LogRecord]] = field(default_factory=dict)
 
-    def tick(self, by: timedelta | None = None) -> datetime:
-        self.now += by or self.step
+    def tick(self) -> datetime:
+        self.now += self.step
         return self.now
 
     def partition_of(self, key: str) -> int:
@@ -145,11 +142,14 @@ class JudgedHackathon:
     teams: list[str]
     submissions: dict[str, str]  # team -> submission
     assignments: dict[str, list[str]]  # submission -> judges
-    events: list[Envelope]
     results: ResultsPublished
 
 
 CRITERIA = [RubricCriterion(key="impact", weight=2.0), RubricCriterion(key="feasibility", weight=1)]
+AWARDS = [
+    AwardOffered(name="First prize", rank=1, kind="grant", amount=1000),
+    AwardOffered(name="Mentorship", rank=2, kind="mentorship"),
+]
 
 
 def judged_hackathon(
@@ -158,19 +158,13 @@ def judged_hackathon(
     """Write a complete hackathon to ``log``: four teams (one withdraws after submitting),
     three judges with conflicts, two judges per submission, a re-scored submission, the
     results and the finish."""
-    events: list[Envelope] = []
-
-    def add(cls: type[Envelope], payload: BaseModel, aggregate_id: str, **kw: Any) -> Envelope:
-        event = log.add(cls, payload, aggregate_id=aggregate_id, **kw)
-        events.append(event)
-        return event
 
     def account(roles: list[str]) -> str:
         account_id = _id("acc")
-        add(
+        log.add(
             AccountCreated,
             AccountCreatedPayload(account_id=account_id, roles=roles),
-            account_id,
+            aggregate_id=account_id,
         )
         return account_id
 
@@ -178,7 +172,7 @@ def judged_hackathon(
     hid = _id("hck")
     challenges = [Challenge(challenge_id=_id("chl"), title=t) for t in ("Water", "Open data")]
     deadline = log.now + timedelta(days=2)
-    add(
+    log.add(
         HackathonCreated,
         HackathonCreatedPayload(
             hackathon_id=hid,
@@ -190,19 +184,16 @@ def judged_hackathon(
             submission_deadline=deadline,
             rubric=Rubric(criteria=CRITERIA, normalization=normalization),
             judges_per_submission=2,
-            awards=[
-                AwardOffered(name="First prize", rank=1, kind="grant", amount=1000),
-                AwardOffered(name="Mentorship", rank=2, kind="mentorship"),
-            ],
+            awards=AWARDS,
             created_by=boss,
         ),
-        hid,
+        aggregate_id=hid,
     )
     phase = "draft"
 
     def move(to: str, by: str = boss, cause: str | None = None) -> None:
         nonlocal phase
-        add(
+        log.add(
             HackathonPhaseChanged,
             HackathonPhaseChangedPayload(
                 hackathon_id=hid,
@@ -210,7 +201,7 @@ def judged_hackathon(
                 to_phase=to,
                 changed_by=by,
             ),
-            hid,
+            aggregate_id=hid,
             causation_id=cause,
         )
         phase = to
@@ -219,7 +210,7 @@ def judged_hackathon(
     people = [account(["participant"]) for _ in range(6)]
     judges = [account(["participant"]) for _ in range(3)]
     for person in people:
-        add(
+        log.add(
             ParticipantRegistered,
             ParticipantRegisteredPayload(
                 participant_id=_id("par"),
@@ -229,7 +220,7 @@ def judged_hackathon(
                 consent_version="2024-01",
                 consented_at=log.now,
             ),
-            hid,
+            aggregate_id=hid,
         )
     # Teams: (captain, joiners); the last team withdraws later.
     layout = [(people[0], [people[1]]), (people[2], []), (people[3], [people[4]]), (people[5], [])]
@@ -237,7 +228,7 @@ def judged_hackathon(
     for number, (captain, joiners) in enumerate(layout):
         tid = _id("team")
         teams.append(tid)
-        add(
+        log.add(
             TeamRegistered,
             TeamRegisteredPayload(
                 team_id=tid,
@@ -247,20 +238,20 @@ def judged_hackathon(
                 captain_id=captain,
                 members=[captain],
             ),
-            tid,
+            aggregate_id=tid,
         )
         for joiner in joiners:
-            add(
+            log.add(
                 TeamMemberJoined,
                 TeamMemberJoinedPayload(team_id=tid, hackathon_id=hid, account_id=joiner),
-                tid,
+                aggregate_id=tid,
             )
     # judge0 may not judge team0, judge1 not team1.
     for judge, conflicts in zip(judges, [[teams[0]], [teams[1]], []], strict=True):
-        add(
+        log.add(
             JudgeEnrolled,
             JudgeEnrolledPayload(hackathon_id=hid, judge_id=judge, conflicts=conflicts),
-            hid,
+            aggregate_id=hid,
         )
     move("hacking")
     submissions: dict[str, str] = {}
@@ -273,7 +264,7 @@ def judged_hackathon(
             author = joiners[0] if version == 2 and joiners else captain
             at = log.tick()
             first_at.setdefault(sid, at)
-            add(
+            log.add(
                 SubmissionReceived,
                 SubmissionReceivedPayload(
                     submission_id=sid,
@@ -288,22 +279,22 @@ def judged_hackathon(
                     submitted_by=author,
                     first_submitted_at=first_at[sid],
                 ),
-                sid,
+                aggregate_id=sid,
                 occurred_at=at,
             )
     gone = teams[3]
-    left = add(
+    left = log.add(
         TeamMemberLeft,
         TeamMemberLeftPayload(team_id=gone, hackathon_id=hid, account_id=layout[3][0]),
-        gone,
+        aggregate_id=gone,
     )
-    withdrawn = add(
+    withdrawn = log.add(
         TeamWithdrawn,
         TeamWithdrawnPayload(team_id=gone, hackathon_id=hid, reason="its last member left"),
-        gone,
+        aggregate_id=gone,
         causation_id=str(left.event_id),
     )
-    add(
+    log.add(
         SubmissionWithdrawn,
         SubmissionWithdrawnPayload(
             submission_id=submissions[gone],
@@ -311,7 +302,7 @@ def judged_hackathon(
             team_id=gone,
             reason="the team withdrew",
         ),
-        submissions[gone],
+        aggregate_id=submissions[gone],
         causation_id=str(withdrawn.event_id),
     )
     move("judging")
@@ -321,12 +312,12 @@ def judged_hackathon(
         sid = submissions[tid]
         assignments[sid] = [j for j in judges if conflicted.get(j) != tid][:2]
         for judge in assignments[sid]:
-            add(
+            log.add(
                 JudgeAssigned,
                 JudgeAssignedPayload(
                     hackathon_id=hid, submission_id=sid, team_id=tid, judge_id=judge
                 ),
-                sid,
+                aggregate_id=sid,
             )
     criteria = [Criterion(c.key, c.weight) for c in CRITERIA]
     latest: dict[tuple[str, str], dict[str, float]] = {}
@@ -338,7 +329,7 @@ def judged_hackathon(
                 if revision == 2:
                     values = {"impact": 9.5, "feasibility": 8.0}
                 latest[(sid, judge)] = values
-                add(
+                log.add(
                     ScoreSubmitted,
                     ScoreSubmittedPayload(
                         hackathon_id=hid,
@@ -349,7 +340,7 @@ def judged_hackathon(
                         revision=revision,
                         comment="clear and useful",
                     ),
-                    sid,
+                    aggregate_id=sid,
                 )
     board = leaderboard(
         criteria,
@@ -360,9 +351,9 @@ def judged_hackathon(
         ],
         [Score(judge, sid, values) for (sid, judge), values in latest.items()],
     )
-    offered = {1: ("grant", 1000.0), 2: ("mentorship", None)}
-    granted = awards_granted(board, [("First prize", 1), ("Mentorship", 2)])
-    results = add(
+    offered = {award.rank: award for award in AWARDS}
+    granted = awards_granted(board, [(award.name, award.rank) for award in AWARDS])
+    results = log.add(
         ResultsPublished,
         ResultsPublishedPayload(
             hackathon_id=hid,
@@ -379,8 +370,8 @@ def judged_hackathon(
             awards=[
                 AwardGranted(
                     name=name,
-                    kind=offered[rank][0],
-                    amount=offered[rank][1],
+                    kind=offered[rank].kind,
+                    amount=offered[rank].amount,
                     rank=rank,
                     team_id=team,
                 )
@@ -388,7 +379,7 @@ def judged_hackathon(
             ],
             published_by=boss,
         ),
-        hid,
+        aggregate_id=hid,
     )
     assert isinstance(results, ResultsPublished)
     move("finished", by="system", cause=str(results.event_id))
@@ -399,6 +390,5 @@ def judged_hackathon(
         teams=teams,
         submissions=submissions,
         assignments=assignments,
-        events=events,
         results=results,
     )

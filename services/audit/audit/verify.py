@@ -46,9 +46,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from audit.log import LogRecord
+from audit.log import LogRecord, logical_topic
 from audit.progress import Progress
-from audit.ranking import Competitor, JudgeScore, recompute_awards, recompute_ranking
+from audit.ranking import (
+    Competitor,
+    JudgeScore,
+    judge_total,
+    recompute_awards,
+    recompute_ranking,
+)
 from hackathon_shared.events.catalogue import (
     PERSONAL_DATA_FIELDS,
     AccountCreated,
@@ -74,7 +80,7 @@ from hackathon_shared.events.catalogue import (
     decode_event,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, compute_hash
-from hackathon_shared.topics import EVENT_TOPICS, EVENTS_TOPIC_OF_PRODUCER
+from hackathon_shared.topics import EVENTS_TOPIC_OF_PRODUCER
 
 PHASES = ("draft", "registration", "hacking", "judging", "finished")
 SYSTEM_ACTOR = "system"  # registration's actor for the finish caused by published results
@@ -102,8 +108,11 @@ class EventRef:
     aggregate_id: str | None = None
     sequence: int | None = None
 
+    @property
+    def position(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
     def text(self) -> str:
-        where = f"{self.topic}[{self.partition}]@{self.offset}"
         what = " ".join(
             part
             for part in (
@@ -113,7 +122,7 @@ class EventRef:
             )
             if part
         )
-        return f"{where} {what}"
+        return f"{self.position} {what}"
 
 
 @dataclass(frozen=True)
@@ -213,15 +222,6 @@ class Item:
             aggregate_id=self.aggregate_id,
             sequence=self.sequence,
         )
-
-
-def logical_topic(topic: str) -> str | None:
-    """The catalogue topic a (possibly prefixed) topic name stands for; None for others
-    (contacts, dead-letter topics)."""
-    for name in EVENT_TOPICS:
-        if topic == name or topic.endswith("." + name) or topic.endswith(name):
-            return name
-    return None
 
 
 def _walk_keys(value: Any) -> Iterator[str]:
@@ -633,8 +633,7 @@ class _Domain:
     def require_organizer(self, item: Item, actor: str, what: str) -> None:
         if not self.known_account(item, actor):
             return
-        assert item.event is not None
-        if not self.is_organizer(actor, item.event.occurred_at):
+        if not self.is_organizer(actor, _occurred(item)):
             self.report("rule", "not-organizer", f"{what} by {actor}, not an organizer", item)
 
     def unknown(self, item: Item, what: str, ident: str) -> None:
@@ -973,11 +972,9 @@ class _Domain:
         return conflicts
 
     def check_judging_phase(self, item: Item, hackathon_id: str, what: str) -> None:
-        if hackathon_id not in self.hackathons:
-            self.unknown(item, "hackathon", hackathon_id)
+        if self.hackathon(item, hackathon_id) is None:
             return
-        assert item.event is not None
-        when = item.event.occurred_at
+        when = _occurred(item)
         phase = self.phase_at(hackathon_id, when)
         closed = self.results_at.get(hackathon_id)
         if phase != "judging" or (closed is not None and when > closed):
@@ -1001,7 +998,7 @@ class _Domain:
                 problems.append(f"{key}={value} outside {criterion.min}..{criterion.max}")
         if not problems:
             weights = {k: c.weight for k, c in criteria.items()}
-            total = math.fsum(weights[k] * values[k] for k in weights) / math.fsum(weights.values())
+            total = judge_total(weights, values)
             if not math.isclose(total, event.payload.total, rel_tol=TOTAL_TOLERANCE):
                 problems.append(f"total {event.payload.total} is not the weighted mean {total}")
         if problems:

@@ -176,15 +176,6 @@ def test_a_forged_score_by_an_unassigned_judge_is_found(export: Export) -> None:
     h = export.hackathon
     submission = h.submissions[h.teams[2]]
     outsider = next(j for j in h.judges if j not in h.assignments[submission])
-    results_at = export.event(
-        export.lines[
-            export.index(
-                lambda e: (
-                    isinstance(e, ResultsPublished) and e.payload.hackathon_id == h.hackathon_id
-                )
-            )
-        ]
-    )
     forged = export.append(
         ScoreSubmitted,
         ScoreSubmittedPayload(
@@ -196,7 +187,7 @@ def test_a_forged_score_by_an_unassigned_judge_is_found(export: Export) -> None:
             revision=1,
         ),
         submission,
-        occurred_at=results_at.occurred_at - timedelta(milliseconds=500),  # during judging
+        occurred_at=h.results.occurred_at - timedelta(milliseconds=500),  # during judging
     )
     # The forged score is left out of the recomputation, so only the score itself is named.
     only(audit(export), "score-by-unassigned-judge", forged)
@@ -205,15 +196,6 @@ def test_a_forged_score_by_an_unassigned_judge_is_found(export: Export) -> None:
 def test_a_score_after_judging_closed_is_found(export: Export) -> None:
     h = export.hackathon
     submission, panel = next(iter(h.assignments.items()))
-    done = export.event(
-        export.lines[
-            export.index(
-                lambda e: (
-                    isinstance(e, ResultsPublished) and e.payload.hackathon_id == h.hackathon_id
-                )
-            )
-        ]
-    )
     revisions = [
         e.payload.revision
         for e in map(export.event, export.lines)
@@ -232,20 +214,14 @@ def test_a_score_after_judging_closed_is_found(export: Export) -> None:
             revision=max(revisions) + 1,
         ),
         submission,
-        occurred_at=done.occurred_at + timedelta(hours=1),
+        occurred_at=h.results.occurred_at + timedelta(hours=1),
     )
     only(audit(export), "score-outside-judging", late)
 
 
 def test_results_whose_ranking_differs_from_the_recomputation_are_found(export: Export) -> None:
-    at = export.index(
-        lambda e: (
-            isinstance(e, ResultsPublished)
-            and e.payload.hackathon_id == export.hackathon.hackathon_id
-        )
-    )
-    published = export.event(export.lines[at])
-    assert isinstance(published, ResultsPublished)
+    published = export.hackathon.results
+    at = export.index(lambda e: e.event_id == published.event_id)
     entries = published.payload.entries
     swapped = [
         entries[1].model_copy(update={"rank": 1}),

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hackathon_shared.api.judging import GrantedAward, LeaderboardEntry
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     HackathonCreated,
@@ -137,30 +138,27 @@ async def replay_own_event(session: AsyncSession, event: Envelope) -> None:
             team = await session.get(KnownTeam, e.team_id)
             submission = await session.get(KnownSubmission, e.submission_id)
             entries.append(
-                {
-                    "rank": e.rank,
-                    "submission_id": e.submission_id,
-                    "team_id": e.team_id,
-                    "team_name": team.name if team is not None else "",
-                    "title": submission.title if submission is not None else "",
-                    "score": e.score,
-                    "judges": e.judges,
-                }
+                LeaderboardEntry(
+                    rank=e.rank,
+                    submission_id=e.submission_id,
+                    team_id=e.team_id,
+                    team_name=team.name if team is not None else "",
+                    title=submission.title if submission is not None else "",
+                    score=e.score,
+                    judges=e.judges,
+                ).model_dump(mode="json")
             )
+        awards = [
+            GrantedAward(
+                name=a.name, kind=a.kind, amount=a.amount, rank=a.rank, team_id=a.team_id
+            ).model_dump(mode="json")
+            for a in r.awards
+        ]
         session.add(
             ResultsRow(
                 hackathon_id=r.hackathon_id,
                 entries=entries,
-                awards=[
-                    {
-                        "name": a.name,
-                        "kind": a.kind,
-                        "amount": a.amount,
-                        "rank": a.rank,
-                        "team_id": a.team_id,
-                    }
-                    for a in r.awards
-                ],
+                awards=awards,
                 published_by=r.published_by,
                 published_at=event.occurred_at,
             )
@@ -175,16 +173,13 @@ async def rebuild(db: Database, events: Iterable[Envelope]) -> int:
     in log order) into a database with fresh tables: the other services' events through
     ``apply_event``, then the service's own. Returns how many events were applied."""
     ordered = list(events)
-    applied = 0
     async with db.transaction() as session:
-        for own in (False, True):
-            for event in ordered:
-                if isinstance(event, OWN_EVENTS) != own:
-                    continue
-                if own:
-                    await replay_own_event(session, event)
-                else:
-                    await apply_event(session, event)
+        for event in ordered:
+            if not isinstance(event, OWN_EVENTS):
+                await apply_event(session, event)
                 await session.flush()
-                applied += 1
-    return applied
+        for event in ordered:
+            if isinstance(event, OWN_EVENTS):
+                await replay_own_event(session, event)
+                await session.flush()
+    return len(ordered)

@@ -174,10 +174,9 @@ async def _replay_submission(session: AsyncSession, event: SubmissionReceived) -
 async def rebuild(db: Database, events: Iterable[Envelope]) -> int:
     """Replay events (registration's, scoring's and this service's own, in log order per
     aggregate) into a database with fresh tables. Returns how many events were applied."""
-    applied = 0
+    ordered = list(events)
     async with db.transaction() as session:
-        for event in events:
+        for event in ordered:
             await apply_event(session, event, outbox=None)
             await session.flush()
-            applied += 1
-    return applied
+    return len(ordered)

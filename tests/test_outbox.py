@@ -98,7 +98,7 @@ async def test_relay_crash_before_marking_republishes_and_inbox_absorbs(
 
     crashing = OutboxRelay(producer_db, broker)
 
-    async def crash_before_marking(_rows: object) -> None:
+    async def crash_before_marking(_rows: object, _session: object = None) -> None:
         raise Crash
 
     crashing.mark_published = crash_before_marking  # type: ignore[method-assign]

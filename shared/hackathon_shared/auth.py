@@ -94,6 +94,16 @@ def optional_principal(request: Request) -> Principal | None:
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
+def stream_principal(request: Request) -> Principal:
+    """Like :func:`current_principal`, also accepting the token as ``access_token`` in the
+    query when no header is sent: a browser's EventSource cannot send headers."""
+    token = request.query_params.get("access_token")
+    if token and not request.headers.get("authorization"):
+        secret: str = request.app.state.jwt_secret
+        return verify_token(secret, token)
+    return current_principal(request)
+
+
 def require_role(principal: Principal, role: str) -> None:
     if not principal.has_role(role):
         raise ProblemError(403, "forbidden", f"only an {role} may do this")

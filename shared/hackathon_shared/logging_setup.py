@@ -34,10 +34,6 @@ def log_context(**ids: str | None) -> Iterator[None]:
         _log_context.reset(token)
 
 
-def current_log_context() -> dict[str, str]:
-    return dict(_log_context.get())
-
-
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()

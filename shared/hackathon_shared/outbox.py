@@ -21,7 +21,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from contextlib import suppress
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,10 +38,6 @@ from hackathon_shared.metrics import OUTBOX_PUBLISHED
 from hackathon_shared.topics import Topics
 
 log = logging.getLogger(__name__)
-
-# The transaction holding the current round's claimed rows (PostgreSQL), in which
-# `OutboxRelay.mark_published` marks them.
-_claim_session: ContextVar[AsyncSession | None] = ContextVar("outbox_claim", default=None)
 
 
 class Outbox:
@@ -219,20 +214,21 @@ class OutboxRelay:
             )
         return int(result.rowcount or 0)
 
-    async def mark_published(self, rows: Sequence[OutboxRecord]) -> None:
-        """Mark rows published: in the round's claiming transaction where there is one (they
-        are then marked when it commits), else in a transaction of its own."""
+    async def mark_published(
+        self, rows: Sequence[OutboxRecord], session: AsyncSession | None = None
+    ) -> None:
+        """Mark rows published: in the round's claiming transaction when given (they are then
+        marked when it commits), else in a transaction of its own."""
         statement = (
             update(OutboxRecord)
             .where(col(OutboxRecord.id).in_([row.id for row in rows]))
             .values(published_at=datetime.now(UTC))
         )
-        claiming = _claim_session.get()
-        if claiming is not None:
-            await claiming.exec(statement)
-            return
-        async with self.db.transaction() as session:
+        if session is not None:
             await session.exec(statement)
+            return
+        async with self.db.transaction() as own:
+            await own.exec(statement)
 
     async def claim(self, session: AsyncSession) -> list[OutboxRecord]:
         """Lock up to ``batch_size`` unpublished rows no other relay holds (PostgreSQL), in id
@@ -253,12 +249,13 @@ class OutboxRelay:
         if not claimed:
             return []
         ids = [row.id for row in claimed]
+        last_id = claimed[-1].id  # ordered by id
         keys = {row.message_key for row in claimed}
         held = await session.exec(
             select(OutboxRecord.topic, OutboxRecord.message_key, func.min(OutboxRecord.id))
             .where(
                 col(OutboxRecord.published_at).is_(None),
-                col(OutboxRecord.id) < max(i for i in ids if i is not None),
+                col(OutboxRecord.id) < last_id,
                 col(OutboxRecord.id).not_in(ids),
                 col(OutboxRecord.message_key).in_(keys),
             )
@@ -278,24 +275,25 @@ class OutboxRelay:
         """One round: publish up to ``batch_size`` unpublished rows. Returns how many."""
         if self.claims_rows:
             async with self.db.transaction() as session:
-                token = _claim_session.set(session)
-                try:
-                    rows = await self.claim(session)
-                    acknowledged = rows[: await self.publish(rows)] if rows else []
-                    if acknowledged:
-                        await self.mark_published(acknowledged)
-                finally:
-                    _claim_session.reset(token)
+                rows = await self.claim(session)
+                acknowledged = await self._publish_and_mark(rows, session)
         else:
             rows = await self.pending()
-            acknowledged = rows[: await self.publish(rows)] if rows else []
-            if acknowledged:
-                await self.mark_published(acknowledged)
+            acknowledged = await self._publish_and_mark(rows)
         self.published_total += len(acknowledged)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(acknowledged))
         if len(acknowledged) < len(rows):
             raise RuntimeError(f"{len(rows) - len(acknowledged)} outbox rows not acknowledged")
         return len(rows)
+
+    async def _publish_and_mark(
+        self, rows: list[OutboxRecord], session: AsyncSession | None = None
+    ) -> list[OutboxRecord]:
+        """Publish ``rows`` and mark those the broker acknowledged; returns them."""
+        acknowledged = rows[: await self.publish(rows)]
+        if acknowledged:
+            await self.mark_published(acknowledged, session)
+        return acknowledged
 
     async def run(self) -> None:
         while True:

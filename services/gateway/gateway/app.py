@@ -31,8 +31,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     configure_logging("gateway", settings.log_level)
     upstreams = Upstreams(
         settings.service_urls(),
-        settings.upstream_timeout_seconds,
-        client=spreading_client(
+        spreading_client(
             timeout=settings.upstream_timeout_seconds,
             resolve_seconds=settings.upstream_resolve_seconds,
             static_hosts=settings.upstream_hosts,

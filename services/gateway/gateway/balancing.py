@@ -58,7 +58,6 @@ class SpreadingTransport(httpx.AsyncBaseTransport):
             for host, targets in (static_hosts or {}).items()
         }
         self._resolved: dict[Target, tuple[float, list[Target]]] = {}
-        self.sent: dict[Target, int] = {}  # requests per address, for tests and debugging
 
     async def targets(self, host: str, port: int) -> list[Target]:
         """Where ``host:port`` may be reached: one entry per replica."""
@@ -98,7 +97,6 @@ class SpreadingTransport(httpx.AsyncBaseTransport):
                 continue
             finally:
                 request.url = original
-            self.sent[(address, target_port)] = self.sent.get((address, target_port), 0) + 1
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -22,7 +22,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hackathon_shared.auth import Principal, bearer_token, require_role, verify_token
+from hackathon_shared import auth
+from hackathon_shared.auth import Principal
 from hackathon_shared.problems import ProblemError, problem_response
 
 # --------------------------------------------------------------------------------------------
@@ -30,53 +31,34 @@ from hackathon_shared.problems import ProblemError, problem_response
 # --------------------------------------------------------------------------------------------
 
 
-def _secret(request: Request) -> str:
-    secret: str = request.app.state.jwt_secret
-    return secret
-
-
 # Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs); the
-# token itself is read and verified below, with the platform's own 401 problem.
+# token itself is read and verified by hackathon_shared.auth, with the platform's 401 problem.
 _bearer = HTTPBearer(auto_error=False, description="an access token from POST /auth/token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def signed_in(request: Request, _credentials: Bearer) -> Principal:
-    """The verified caller (401 without a valid, unexpired token)."""
-    principal = verify_token(_secret(request), bearer_token(request))
-    request.state.principal = principal
-    return principal
+def maybe_signed_in(request: Request, _credentials: Bearer) -> Principal | None:
+    """The verified caller when a token is sent (a bad one is still a 401), else None. The
+    other checks build on this one, so FastAPI verifies a request's token once."""
+    return auth.optional_principal(request)
 
 
-def maybe_signed_in(request: Request, credentials: Bearer) -> Principal | None:
-    """The verified caller when a token is sent (a bad one is still a 401), else None."""
-    if not request.headers.get("authorization"):
-        return None
-    return signed_in(request, credentials)
-
-
-def organizer(request: Request, credentials: Bearer) -> Principal:
-    """The verified caller, who must hold the organizer role (403 otherwise)."""
-    principal = signed_in(request, credentials)
-    require_role(principal, "organizer")
-    return principal
-
-
-def stream_reader(request: Request, credentials: Bearer) -> Principal:
-    """Like :func:`signed_in`, also accepting ``access_token`` in the query (a browser's
-    EventSource cannot send headers)."""
-    token = request.query_params.get("access_token")
-    if token and not request.headers.get("authorization"):
-        principal = verify_token(_secret(request), token)
-        request.state.principal = principal
-        return principal
-    return signed_in(request, credentials)
-
-
-SignedIn = Annotated[Principal, Depends(signed_in)]
 MaybeSignedIn = Annotated[Principal | None, Depends(maybe_signed_in)]
-OrganizerOnly = Annotated[Principal, Depends(organizer)]
-StreamReader = Annotated[Principal, Depends(stream_reader)]
+
+
+def signed_in(request: Request, principal: MaybeSignedIn) -> Principal:
+    """The verified caller (401 without a valid, unexpired token)."""
+    return principal or auth.current_principal(request)  # the latter raises the 401
+
+
+def organizer(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+    """The verified caller, who must hold the organizer role (403 otherwise)."""
+    return auth.organizer(principal)
+
+
+def stream_reader(request: Request, _credentials: Bearer) -> Principal:
+    """Like :func:`signed_in`, also accepting ``access_token`` in the query."""
+    return auth.stream_principal(request)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,19 +217,3 @@ def check_secret(secret: str | None) -> str:
             "every token before forwarding"
         )
     return secret
-
-
-__all__ = [
-    "BodySizeLimit",
-    "MaybeSignedIn",
-    "OrganizerOnly",
-    "ProblemError",
-    "RateLimiter",
-    "SignInLimit",
-    "SignUpLimit",
-    "SignedIn",
-    "StreamReader",
-    "WriteLimit",
-    "check_secret",
-    "security_headers",
-]

@@ -20,11 +20,9 @@ FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
 
 
 class Upstreams:
-    def __init__(
-        self, urls: dict[str, str], timeout: float, client: httpx.AsyncClient | None = None
-    ) -> None:
+    def __init__(self, urls: dict[str, str], client: httpx.AsyncClient) -> None:
         self.urls = urls
-        self.client = client or httpx.AsyncClient(timeout=timeout)
+        self.client = client
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -4,7 +4,7 @@ the notification is rendered."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,8 +48,11 @@ def teams_concerned(event: Envelope) -> list[str]:
     return []
 
 
-def _unique(accounts: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(accounts))
+def _to_each(
+    accounts: Iterable[str], kind: str, context: dict[str, Any]
+) -> list[NotificationDraft]:
+    """One draft per account, each account once, in order."""
+    return [NotificationDraft(account, kind, context) for account in dict.fromkeys(accounts)]
 
 
 def notifications_for(
@@ -62,18 +65,12 @@ def notifications_for(
     if isinstance(event, TeamRegistered):
         team = event.payload
         context: dict[str, Any] = {"team_id": team.team_id, "hackathon_id": team.hackathon_id}
-        return [
-            NotificationDraft(account, "team_registered", context)
-            for account in _unique(team.members)
-        ]
+        return _to_each(team.members, "team_registered", context)
     if isinstance(event, TeamMemberJoined):
         joined = event.payload
         context = {"team_id": joined.team_id, "member_id": joined.account_id}
         recipients = [*members.get(joined.team_id, ()), joined.account_id]
-        return [
-            NotificationDraft(account, "team_member_joined", context)
-            for account in _unique(recipients)
-        ]
+        return _to_each(recipients, "team_member_joined", context)
     if isinstance(event, TeamMemberLeft):
         left = event.payload
         context = {
@@ -82,10 +79,7 @@ def notifications_for(
             "new_captain_id": left.new_captain_id,
         }
         recipients = [*members.get(left.team_id, ()), left.account_id]
-        return [
-            NotificationDraft(account, "team_member_left", context)
-            for account in _unique(recipients)
-        ]
+        return _to_each(recipients, "team_member_left", context)
     if isinstance(event, SubmissionReceived):
         received = event.payload
         context = {
@@ -95,14 +89,11 @@ def notifications_for(
             "title": received.title,
             "version": received.version,
         }
-        return [
-            NotificationDraft(account, "submission_received", context)
-            for account in _unique(members.get(received.team_id, ()))
-        ]
+        return _to_each(members.get(received.team_id, ()), "submission_received", context)
     if isinstance(event, JudgeEnrolled):
         enrolled = event.payload
         context = {"hackathon_id": enrolled.hackathon_id}
-        return [NotificationDraft(enrolled.judge_id, "judge_enrolled", context)]
+        return _to_each([enrolled.judge_id], "judge_enrolled", context)
     if isinstance(event, JudgeAssigned):
         assigned = event.payload
         context = {
@@ -110,7 +101,7 @@ def notifications_for(
             "team_id": assigned.team_id,
             "submission_id": assigned.submission_id,
         }
-        return [NotificationDraft(assigned.judge_id, "judge_assigned", context)]
+        return _to_each([assigned.judge_id], "judge_assigned", context)
     if isinstance(event, ResultsPublished):
         return _results(event, members)
     return []

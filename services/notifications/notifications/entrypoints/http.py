@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from hackathon_shared.api.notifications import (
@@ -16,8 +16,7 @@ from hackathon_shared.api.notifications import (
     WebhookDeliveryView,
     WebhookView,
 )
-from hackathon_shared.auth import CurrentPrincipal, Organizer, Principal, verify_token
-from hackathon_shared.auth import current_principal as principal_from_header
+from hackathon_shared.auth import CurrentPrincipal, Organizer, Principal, stream_principal
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from hackathon_shared.problems import ProblemError
 from hackathon_shared.service_app import Runtime
@@ -63,21 +62,6 @@ async def mark_one_read(
     notification_id: str, principal: CurrentPrincipal, runtime: Runtime
 ) -> NotificationView:
     return await mark_read(runtime.db, principal.account_id, notification_id)
-
-
-def stream_principal(
-    request: Request,
-    access_token: Annotated[
-        str | None,
-        Query(
-            description="The access token, for clients that cannot send headers (a browser's "
-            "EventSource); prefer the Authorization header."
-        ),
-    ] = None,
-) -> Principal:
-    if access_token and not request.headers.get("authorization"):
-        return verify_token(request.app.state.jwt_secret, access_token)
-    return principal_from_header(request)
 
 
 class OpenStreams:

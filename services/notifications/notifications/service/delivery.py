@@ -18,7 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
+from pydantic import BaseModel
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
@@ -27,6 +29,7 @@ from hackathon_shared.events.catalogue import (
     NotificationSent,
     NotificationSentPayload,
 )
+from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.outbox import Outbox
 from notifications.adapters.mailer import Mailer
 from notifications.adapters.tables import ContactRow, DeliveryRow, NotificationRow, WebhookRow
@@ -270,38 +273,33 @@ class Dispatcher:
                 return  # erased meanwhile, or claimed again after this claim's lease ran out
             row.attempts += 1
             row.last_error = error
-            if error is None:
-                row.status, row.finished_at = "sent", now
-                await self.outbox.append(
-                    session,
-                    NotificationSent,
-                    NotificationSentPayload(
-                        notification_id=row.delivery_id,
-                        channel=row.channel,
-                        recipient_account_id=row.account_id,
-                        causing_event_id=row.causing_event_id,
-                        kind=row.kind,
-                    ),
-                    aggregate_id=row.delivery_id,
-                    causation_id=row.causing_event_id,
-                )
-            elif row.attempts >= self.settings.delivery_max_attempts:
-                row.status, row.finished_at = "failed", now
-                await self.outbox.append(
-                    session,
-                    NotificationFailed,
-                    NotificationFailedPayload(
-                        notification_id=row.delivery_id,
-                        channel=row.channel,
-                        recipient_account_id=row.account_id,
-                        causing_event_id=row.causing_event_id,
-                        kind=row.kind,
-                        error=error,
-                    ),
-                    aggregate_id=row.delivery_id,
-                    causation_id=row.causing_event_id,
-                )
+            if error is None or row.attempts >= self.settings.delivery_max_attempts:
+                row.status, row.finished_at = ("sent" if error is None else "failed"), now
+                await self._announce(session, row, error)
             else:
                 delay = self.settings.delivery_backoff_seconds * 2 ** (row.attempts - 1)
                 row.next_attempt_at = now + timedelta(seconds=delay)
             session.add(row)
+
+    async def _announce(self, session: AsyncSession, row: DeliveryRow, error: str | None) -> None:
+        """The delivery's outcome as an event, in the transaction that records it."""
+        outcome = {
+            "notification_id": row.delivery_id,
+            "channel": row.channel,
+            "recipient_account_id": row.account_id,
+            "causing_event_id": row.causing_event_id,
+            "kind": row.kind,
+        }
+        event_class: type[Envelope] = NotificationSent if error is None else NotificationFailed
+        payload: BaseModel = (
+            NotificationSentPayload(**outcome)
+            if error is None
+            else NotificationFailedPayload(**outcome, error=error)
+        )
+        await self.outbox.append(
+            session,
+            event_class,
+            payload,
+            aggregate_id=row.delivery_id,
+            causation_id=row.causing_event_id,
+        )

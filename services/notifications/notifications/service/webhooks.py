@@ -24,12 +24,6 @@ from notifications.adapters.webhook_client import check_destination
 from notifications.domain.webhooks import UnsafeWebhookUrl
 
 
-async def _known_hackathon(db: Database, hackathon_id: str) -> None:
-    async with db.sessions() as session:
-        if await session.get(KnownHackathon, hackathon_id) is None:
-            raise ProblemError(409, "not-yet-known", "this hackathon is not known here yet; retry")
-
-
 async def register_webhook(
     db: Database,
     hackathon_id: str,
@@ -47,7 +41,6 @@ async def register_webhook(
             "invalid fields: url",
             extra={"errors": [{"field": "url", "message": str(error)}]},
         ) from None
-    await _known_hackathon(db, hackathon_id)
     row = WebhookRow(
         webhook_id=f"whk_{uuid.uuid4().hex}",
         hackathon_id=hackathon_id,
@@ -58,7 +51,8 @@ async def register_webhook(
     )
     async with db.transaction() as session:
         # Locks the hackathon's row, so that two registrations cannot both pass the cap.
-        await session.get(KnownHackathon, hackathon_id, with_for_update=True)
+        if await session.get(KnownHackathon, hackathon_id, with_for_update=True) is None:
+            raise ProblemError(409, "not-yet-known", "this hackathon is not known here yet; retry")
         existing = await session.exec(
             select(func.count()).where(WebhookRow.hackathon_id == hackathon_id)
         )

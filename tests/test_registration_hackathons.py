@@ -33,6 +33,7 @@ from hackathon_shared.events.catalogue import (
     ResultsPublishedPayload,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal, verify_chain
+from tests.journey_helpers import every_item
 from tests.platform_fixtures import ORGANIZER, PASSWORD, Api, events_on, unique_email
 from tests.polling import wait_until
 
@@ -156,22 +157,6 @@ async def create_team(api: Api, person: Person, hackathon: Json) -> str:
     assert answer.status_code == 201, answer.text
     team_id: str = answer.json()["team_id"]
     return team_id
-
-
-async def all_hackathons(api: Api) -> list[Json]:
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, str | int] = {"limit": 200}
-        if cursor:
-            params["cursor"] = cursor
-        answer = await api.http.get("/hackathons", params=params)
-        assert answer.status_code == 200, answer.text
-        page = answer.json()
-        items.extend(page["items"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
 
 
 def assert_problem(answer: httpx.Response, status: int, rule: str | None = None) -> Json:
@@ -361,7 +346,7 @@ INVALID_HACKATHONS: list[tuple[str, Json, set[str]]] = [
 
 async def test_invalid_hackathons_are_422_naming_the_field_and_create_nothing(api: Api) -> None:
     auth = await api.organizer()
-    before = {h["hackathon_id"] for h in await all_hackathons(api)}
+    before = {h["hackathon_id"] for h in await every_item(api, "/hackathons")}
     rejected_names: set[str] = set()
     mistakes: list[str] = []
 
@@ -401,7 +386,7 @@ async def test_invalid_hackathons_are_422_naming_the_field_and_create_nothing(ap
 
     # Nothing was created: the list did not grow, and no HackathonCreated carries those names
     # (read after a valid hackathon made later has been announced).
-    after = await all_hackathons(api)
+    after = await every_item(api, "/hackathons")
     assert {h["hackathon_id"] for h in after} == before
     marker = await create_hackathon(api, auth)
     await events_on(api.platform, REGISTRATION_EVENTS, of_hackathon(marker["hackathon_id"]))
@@ -413,7 +398,7 @@ async def test_invalid_hackathons_are_422_naming_the_field_and_create_nothing(ap
 
 async def test_only_an_organizer_creates_hackathons(api: Api) -> None:
     participant = await sign_up(api, "Paula")
-    before = len(await all_hackathons(api))
+    before = len(await every_item(api, "/hackathons"))
     name = unique("Unauthorised")
 
     assert_problem(await api.http.post("/hackathons", json=hackathon_body(name)), 401)
@@ -424,7 +409,7 @@ async def test_only_an_organizer_creates_hackathons(api: Api) -> None:
     answer = await api.http.post("/hackathons", json=hackathon_body(name), headers=participant.auth)
     assert_problem(answer, 403, "forbidden")
 
-    hackathons = await all_hackathons(api)
+    hackathons = await every_item(api, "/hackathons")
     assert len(hackathons) == before
     assert name not in {h["name"] for h in hackathons}
 

@@ -28,10 +28,12 @@ from tests.journey_helpers import (
     Hackathon,
     Person,
     create_hackathon,
+    every_item,
     new_person,
     participant,
     participants,
     register,
+    team_view,
 )
 from tests.platform_fixtures import PASSWORD, Api, events_on, unique_email
 from tests.polling import wait_until
@@ -87,30 +89,9 @@ async def join(api: Api, team: Json, person: Person) -> Json:
     return joined
 
 
-async def get_team(api: Api, team_id: str, auth: Auth | None = None) -> Json:
-    answer = await api.http.get(f"/teams/{team_id}", headers=auth or {})
-    assert answer.status_code == 200, answer.text
-    team: Json = answer.json()
-    return team
-
-
 async def list_teams(api: Api, hackathon: Hackathon, auth: Auth | None = None) -> list[Json]:
     """Every team of the hackathon, following the cursor."""
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params: dict[str, str | int] = {"limit": 200}
-        if cursor:
-            params["cursor"] = cursor
-        answer = await api.http.get(
-            f"/hackathons/{hackathon.hackathon_id}/teams", headers=auth or {}, params=params
-        )
-        assert answer.status_code == 200, answer.text
-        page = answer.json()
-        items.extend(page["items"])
-        cursor = page["next_cursor"]
-        if not cursor:
-            return items
+    return await every_item(api, f"/hackathons/{hackathon.hackathon_id}/teams", auth)
 
 
 def member_ids(team: Json) -> list[str]:
@@ -185,7 +166,7 @@ async def test_creating_a_team_answers_it_and_announces_it(api: Api) -> None:
     assert isinstance(team["invite_code"], str)
     assert len(team["invite_code"]) >= 22  # 128 random bits, URL-safe
 
-    shown = await get_team(api, team["team_id"], captain.auth)
+    shown = await team_view(api, team["team_id"], captain.auth)
     assert shown["hackathon_id"] == hackathon.hackathon_id
     assert shown["captain_id"] == captain.account_id
     assert shown["members"] == [{"account_id": captain.account_id, "display_name": "Cap"}]
@@ -252,7 +233,7 @@ async def test_creating_a_team_is_refused_when_a_rule_forbids_it(api: Api) -> No
     # Nothing of that changed anything.
     [only] = await list_teams(api, hackathon)
     assert only["team_id"] == team["team_id"]
-    assert member_ids(await get_team(api, team["team_id"])) == [captain.account_id]
+    assert member_ids(await team_view(api, team["team_id"])) == [captain.account_id]
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,7 +248,7 @@ async def test_joining_with_the_invite_code_until_the_team_is_full(api: Api) -> 
 
     wrong = await join_request(api, team["team_id"], joiner.auth, secrets.token_urlsafe(16))
     assert_problem(wrong, 403, "wrong-invite-code")
-    assert member_ids(await get_team(api, team["team_id"])) == [captain.account_id]
+    assert member_ids(await team_view(api, team["team_id"])) == [captain.account_id]
 
     joined = await join(api, team, joiner)
     assert joined["team_id"] == team["team_id"]
@@ -279,7 +260,7 @@ async def test_joining_with_the_invite_code_until_the_team_is_full(api: Api) -> 
     assert_problem(full, 409, "team-full")
     anonymous = await join_request(api, team["team_id"], None, team["invite_code"])
     assert anonymous.status_code == 401, anonymous.text
-    shown = await get_team(api, team["team_id"])
+    shown = await team_view(api, team["team_id"])
     assert set(member_ids(shown)) == {captain.account_id, joiner.account_id}
 
     registered, member_joined = await team_events(api, team["team_id"], 2)
@@ -299,9 +280,9 @@ async def test_invite_code_is_shown_to_members_only(api: Api) -> None:
     other_team = await create_team(api, hackathon, outsider)
 
     for auth in (captain.auth, member.auth):
-        assert (await get_team(api, team["team_id"], auth))["invite_code"] == team["invite_code"]
+        assert (await team_view(api, team["team_id"], auth))["invite_code"] == team["invite_code"]
     for viewer in (outsider.auth, None):
-        shown = await get_team(api, team["team_id"], viewer)
+        shown = await team_view(api, team["team_id"], viewer)
         assert "invite_code" not in shown, shown
         assert set(member_ids(shown)) == {captain.account_id, member.account_id}
 
@@ -326,7 +307,7 @@ async def test_captain_leaving_hands_the_role_to_the_earliest_remaining_member(a
 
     left = await api.http.delete(f"/teams/{team['team_id']}/members/me", headers=captain.auth)
     assert left.status_code == 204, left.text
-    shown = await get_team(api, team["team_id"])
+    shown = await team_view(api, team["team_id"])
     assert shown["captain_id"] == second.account_id
     assert set(member_ids(shown)) == {second.account_id, third.account_id, fourth.account_id}
     assert shown["status"] != "withdrawn"
@@ -334,7 +315,7 @@ async def test_captain_leaving_hands_the_role_to_the_earliest_remaining_member(a
     # A member who is not the captain leaves: the role stays.
     left = await api.http.delete(f"/teams/{team['team_id']}/members/me", headers=fourth.auth)
     assert left.status_code == 204, left.text
-    assert (await get_team(api, team["team_id"]))["captain_id"] == second.account_id
+    assert (await team_view(api, team["team_id"]))["captain_id"] == second.account_id
 
     events = await team_events(api, team["team_id"], 6)
     assert [e.sequence for e in events] == [1, 2, 3, 4, 5, 6]
@@ -353,7 +334,7 @@ async def test_captain_leaving_hands_the_role_to_the_earliest_remaining_member(a
         assert_problem(again, 403, "not-a-member")
     anonymous = await api.http.delete(f"/teams/{team['team_id']}/members/me")
     assert anonymous.status_code == 401, anonymous.text
-    assert len((await get_team(api, team["team_id"]))["members"]) == 2
+    assert len((await team_view(api, team["team_id"]))["members"]) == 2
 
 
 async def test_last_member_leaving_withdraws_the_team_and_frees_its_name_and_slot(
@@ -369,7 +350,7 @@ async def test_last_member_leaving_withdraws_the_team_and_frees_its_name_and_slo
 
     left = await api.http.delete(f"/teams/{first['team_id']}/members/me", headers=solo.auth)
     assert left.status_code == 204, left.text
-    withdrawn = await get_team(api, first["team_id"])
+    withdrawn = await team_view(api, first["team_id"])
     assert withdrawn["status"] == "withdrawn"
     assert withdrawn["members"] == []
 
@@ -426,7 +407,7 @@ async def test_concurrent_joins_for_the_last_seat_admit_exactly_one(api: Api) ->
             if answer.status_code == 409:
                 assert_problem(answer, 409, "team-full")
         [winner] = [r for r, a in zip(racers, answers, strict=True) if a.status_code == 201]
-        shown = await get_team(api, team["team_id"])
+        shown = await team_view(api, team["team_id"])
         assert len(shown["members"]) == 2  # max_team_size
         assert set(member_ids(shown)) == {captain.account_id, winner.account_id}
         racers = [r for r in racers if r is not winner]
@@ -479,7 +460,7 @@ async def test_one_person_joining_two_teams_at_once_ends_up_in_one(api: Api) -> 
     [refused] = [a for a in answers if a.status_code == 409]
     assert_problem(refused, 409, "already-in-team")
     memberships = [
-        person.account_id in member_ids(await get_team(api, t["team_id"]))
+        person.account_id in member_ids(await team_view(api, t["team_id"]))
         for t in (team_one, team_two)
     ]
     assert sorted(memberships) == [False, True]
@@ -514,7 +495,7 @@ async def test_erasing_an_account_keeps_its_id_and_drops_its_personal_data(api: 
     old_token = await api.http.get("/me", headers=erin.auth)
     assert old_token.status_code == 401, old_token.text
 
-    shown = await get_team(api, team["team_id"])
+    shown = await team_view(api, team["team_id"])
     assert sorted(shown["members"], key=lambda m: m["account_id"] == erin_id) == [
         {"account_id": captain.account_id, "display_name": "Cap"},
         {"account_id": erin_id, "display_name": None},
@@ -589,7 +570,7 @@ async def test_teams_change_in_registration_and_hacking_only(api: Api) -> None:
     )
     left = await api.http.delete(f"/teams/{team['team_id']}/members/me", headers=joiner.auth)
     assert_problem(left, 409, "wrong-phase")
-    assert member_ids(await get_team(api, team["team_id"])) == [
+    assert member_ids(await team_view(api, team["team_id"])) == [
         captain.account_id,
         joiner.account_id,
     ]

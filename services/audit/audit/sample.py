@@ -278,6 +278,7 @@ def judged_hackathon(
                     repo_url="https://git.example.org/p",
                     submitted_by=author,
                     first_submitted_at=first_at[sid],
+                    members=sorted([captain, *joiners]),
                 ),
                 aggregate_id=sid,
                 occurred_at=at,

@@ -101,7 +101,7 @@ def member_left(account_id: str, new_captain_id: str | None = None) -> Envelope:
     )
 
 
-def submission_received(team_id: str = TEAM) -> Envelope:
+def submission_received(team_id: str = TEAM, members: Sequence[str] = ()) -> Envelope:
     return sealed(
         SubmissionReceived,
         SubmissionReceivedPayload(
@@ -115,6 +115,7 @@ def submission_received(team_id: str = TEAM) -> Envelope:
             kind="technology",
             submitted_by="acc_a",
             first_submitted_at=START,
+            members=list(members),
         ),
         "sub_1",
     )
@@ -254,8 +255,22 @@ def test_submission_received_tells_the_team_members() -> None:
     }
 
 
-def test_submission_of_a_team_not_known_yet_tells_nobody() -> None:
-    assert notifications_for(submission_received(), {}) == []
+def test_submission_received_tells_the_team_the_submissions_service_accepted_it_from() -> None:
+    # Membership events come on registration.events, which this service may read later than
+    # the submission: the members in the event win over a roster that is behind or ahead.
+    event = submission_received(members=["acc_a", "acc_new"])
+    drafts = notifications_for(event, {TEAM: ["acc_a", "acc_gone"]})
+    assert recipients(drafts) == ["acc_a", "acc_new"]
+    assert only_kind(drafts) == "submission_received"
+
+
+def test_without_members_in_the_event_the_submitter_still_hears_of_it() -> None:
+    # Registration's TeamMemberJoined and the SubmissionReceived travel on different topics,
+    # so this service may read the submission first; the submitter is a member regardless.
+    assert recipients(notifications_for(submission_received(), {})) == ["acc_a"]
+    drafts = notifications_for(submission_received(), {TEAM: ["acc_b"]})
+    assert recipients(drafts) == ["acc_b", "acc_a"]
+    assert only_kind(drafts) == "submission_received"
 
 
 def test_judge_enrolled_tells_the_judge() -> None:

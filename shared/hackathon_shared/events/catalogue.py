@@ -405,6 +405,11 @@ class SubmissionReceivedPayload(Payload):
     demo_url: HttpLink | None = None
     submitted_by: Id
     first_submitted_at: Timestamp
+    members: list[Id] = Field(default_factory=list)
+    """The team's members (account ids) as the submissions service knew them when it accepted
+    this version, so that consumers address the team of that moment even when they have not
+    yet read the membership events of ``registration.events``, another topic. Optional, so
+    that events written without it still read."""
 
 
 class SubmissionReceived(_SubmissionsEvent):

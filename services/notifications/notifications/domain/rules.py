@@ -89,7 +89,14 @@ def notifications_for(
             "title": received.title,
             "version": received.version,
         }
-        return _to_each(members.get(received.team_id, ()), "submission_received", context)
+        # The team as the submissions service knew it when accepting this version: the
+        # membership events come on another topic, and this service may not have read them yet.
+        # An event without that list falls back to the members known here, plus the submitter.
+        recipients = received.members or [
+            *members.get(received.team_id, ()),
+            received.submitted_by,
+        ]
+        return _to_each(recipients, "submission_received", context)
     if isinstance(event, JudgeEnrolled):
         enrolled = event.payload
         context = {"hackathon_id": enrolled.hackathon_id}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -71,9 +70,12 @@ class Submissions:
             hackathon = await session.get(KnownHackathon, team.hackathon_id)
             if hackathon is None:
                 raise _not_yet_known("hackathon")
-            members = await session.exec(
-                select(func.count()).select_from(KnownMember).where(KnownMember.team_id == team_id)
+            found_members = await session.exec(
+                select(KnownMember.account_id)
+                .where(KnownMember.team_id == team_id)
+                .order_by(col(KnownMember.account_id))
             )
+            members = list(found_members.all())
             deadline = hackathon.submission_deadline
             if deadline.tzinfo is None:
                 deadline = deadline.replace(tzinfo=UTC)
@@ -82,7 +84,7 @@ class Submissions:
                 deadline=deadline,
                 now=now,
                 team_status=team.status,
-                members=int(members.one()),
+                members=len(members),
                 min_team_size=hackathon.min_team_size,
             )
             found = await session.exec(
@@ -131,6 +133,7 @@ class Submissions:
                     demo_url=row.demo_url,
                     submitted_by=author.account_id,
                     first_submitted_at=row.first_submitted_at,
+                    members=members,
                 ),
                 aggregate_id=row.submission_id,
                 correlation_id=correlation_id,

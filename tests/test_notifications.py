@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,10 +20,17 @@ from hackathon_shared.events.catalogue import (
     RankingEntry,
     ResultsPublished,
     ResultsPublishedPayload,
+    SubmissionReceived,
+    SubmissionReceivedPayload,
     TeamRegistered,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
-from hackathon_shared.topics import NOTIFICATIONS_EVENTS, REGISTRATION_EVENTS, SCORING_EVENTS
+from hackathon_shared.topics import (
+    NOTIFICATIONS_EVENTS,
+    REGISTRATION_EVENTS,
+    SCORING_EVENTS,
+    SUBMISSIONS_EVENTS,
+)
 from notifications.adapters.tables import ContactRow, NotificationRow
 from notifications.domain.webhooks import signature_matches
 from notifications.settings import NotificationsSettings
@@ -216,6 +224,54 @@ async def test_judges_and_teams_hear_of_judging_and_results(api: Api) -> None:
         assert "8.25" in told["body"]
         assert '"First prize"' in told["body"]
     assert not [n for n in await feed(api, judge) if n["kind"] == "results_published"]
+
+
+async def test_a_submission_tells_the_more_recent_of_the_two_copies_of_the_team(
+    api: Api,
+) -> None:
+    """The membership events and the submission travel on different topics, so either
+    service's copy of the team may be the more recent one when a version is accepted."""
+    hackathon = await create_hackathon(api, phase="hacking")
+    captain = await participant(api, hackathon, "Hal")
+    stale = await participant(api, hackathon, "Stale")
+    newcomer = await participant(api, hackathon, "New")
+    team = await create_team(api, hackathon, captain)  # team event 1: the captain alone
+    await notified(api, captain, "team_registered")
+    submission_id = f"sub_{team['team_id']}"
+    previous = GENESIS_HASH
+    versions = []
+    # Version 1, accepted from an older copy than this service's (team event 1 is known here):
+    # the copy known here wins, and Stale, in the event's list only, is not told. Version 2,
+    # accepted from a newer copy (team event 2, New's join, not read here): that copy wins.
+    for version, (members, team_sequence) in enumerate(((stale, 1), (newcomer, 2)), start=1):
+        event = seal(
+            SubmissionReceived,
+            payload=SubmissionReceivedPayload(
+                submission_id=submission_id,
+                hackathon_id=hackathon.hackathon_id,
+                team_id=team["team_id"],
+                challenge_id=team["challenge_id"],
+                version=version,
+                title=f"Proposal v{version}",
+                summary="Sensors",
+                kind="technology",
+                submitted_by=captain.account_id,
+                first_submitted_at=datetime.now(UTC),
+                members=[captain.account_id, members.account_id],
+                team_sequence=team_sequence,
+            ),
+            aggregate_id=submission_id,
+            sequence=version,
+            prev_hash=previous,
+        )
+        previous = event.hash
+        versions.append(event)
+    for event in versions:  # one aggregate: one partition, read in this order
+        await publish(api.platform, SUBMISSIONS_EVENTS, event)
+    [told] = await notified(api, newcomer, "submission_received")
+    assert "Proposal v2" in told["subject"]
+    assert len(await notified(api, captain, "submission_received", count=2)) == 2
+    assert not [n for n in await feed(api, stale) if n["kind"] == "submission_received"]
 
 
 async def test_a_feed_holds_only_its_owners_notifications(api: Api) -> None:

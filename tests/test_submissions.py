@@ -163,7 +163,9 @@ async def test_first_submission_is_created_and_each_update_is_a_new_announced_ve
         assert payload.demo_url == view["demo_url"]
         assert payload.submitted_by == author.account_id
         assert payload.first_submitted_at == first_at
+        # The team as the service knew it: TeamRegistered (team event 1), the member's join (2).
         assert payload.members == sorted([captain.account_id, member.account_id])
+        assert payload.team_sequence == 2
         assert event.occurred_at == parse_time(view["submitted_at"])
     assert received.sequence == 1
     assert received.prev_hash == GENESIS_HASH

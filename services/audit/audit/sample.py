@@ -279,6 +279,7 @@ def judged_hackathon(
                     submitted_by=author,
                     first_submitted_at=first_at[sid],
                     members=sorted([captain, *joiners]),
+                    team_sequence=1 + len(joiners),  # TeamRegistered, then one event per join
                 ),
                 aggregate_id=sid,
                 occurred_at=at,

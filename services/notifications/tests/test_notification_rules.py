@@ -101,7 +101,9 @@ def member_left(account_id: str, new_captain_id: str | None = None) -> Envelope:
     )
 
 
-def submission_received(team_id: str = TEAM, members: Sequence[str] = ()) -> Envelope:
+def submission_received(
+    team_id: str = TEAM, members: Sequence[str] = (), team_sequence: int | None = None
+) -> Envelope:
     return sealed(
         SubmissionReceived,
         SubmissionReceivedPayload(
@@ -116,6 +118,7 @@ def submission_received(team_id: str = TEAM, members: Sequence[str] = ()) -> Env
             submitted_by="acc_a",
             first_submitted_at=START,
             members=list(members),
+            team_sequence=team_sequence,
         ),
         "sub_1",
     )
@@ -255,22 +258,35 @@ def test_submission_received_tells_the_team_members() -> None:
     }
 
 
-def test_submission_received_tells_the_team_the_submissions_service_accepted_it_from() -> None:
-    # Membership events come on registration.events, which this service may read later than
-    # the submission: the members in the event win over a roster that is behind or ahead.
-    event = submission_received(members=["acc_a", "acc_new"])
-    drafts = notifications_for(event, {TEAM: ["acc_a", "acc_gone"]})
+# Membership events come on registration.events, another topic than the submission's: this
+# service's copy of the team may be behind the submissions service's or ahead of it.
+
+
+def test_a_submission_accepted_from_a_newer_team_tells_that_team() -> None:
+    # Here: acc_gone still a member (team event 3); there: acc_gone left, acc_new joined (5).
+    event = submission_received(members=["acc_a", "acc_new"], team_sequence=5)
+    drafts = notifications_for(event, {TEAM: ["acc_a", "acc_gone"]}, {TEAM: 3})
     assert recipients(drafts) == ["acc_a", "acc_new"]
     assert only_kind(drafts) == "submission_received"
 
 
-def test_without_members_in_the_event_the_submitter_still_hears_of_it() -> None:
-    # Registration's TeamMemberJoined and the SubmissionReceived travel on different topics,
-    # so this service may read the submission first; the submitter is a member regardless.
+def test_a_submission_accepted_from_an_older_team_tells_the_team_known_here() -> None:
+    # There: acc_b's join not read yet (team event 1); here it is (2).
+    event = submission_received(members=["acc_a"], team_sequence=1)
+    drafts = notifications_for(event, {TEAM: ["acc_a", "acc_b"]}, {TEAM: 2})
+    assert recipients(drafts) == ["acc_a", "acc_b"]
+    same = notifications_for(event, {TEAM: ["acc_a", "acc_b"]}, {TEAM: 1})
+    assert recipients(same) == ["acc_a", "acc_b"]
+
+
+def test_the_submitter_always_hears_of_their_submission() -> None:
+    # An event without the team's copy, of a team not known here yet.
     assert recipients(notifications_for(submission_received(), {})) == ["acc_a"]
-    drafts = notifications_for(submission_received(), {TEAM: ["acc_b"]})
+    drafts = notifications_for(submission_received(), {TEAM: ["acc_b"]}, {TEAM: 4})
     assert recipients(drafts) == ["acc_b", "acc_a"]
-    assert only_kind(drafts) == "submission_received"
+    # The submitter missing from the event's own list (it is not the rule that puts it there).
+    event = submission_received(members=["acc_b"], team_sequence=9)
+    assert recipients(notifications_for(event, {}, {})) == ["acc_b", "acc_a"]
 
 
 def test_judge_enrolled_tells_the_judge() -> None:

@@ -407,9 +407,10 @@ class SubmissionReceivedPayload(Payload):
     first_submitted_at: Timestamp
     members: list[Id] = Field(default_factory=list)
     """The team's members (account ids) as the submissions service knew them when it accepted
-    this version, so that consumers address the team of that moment even when they have not
-    yet read the membership events of ``registration.events``, another topic. Optional, so
-    that events written without it still read."""
+    this version: its copy of the team up to the team's event number ``team_sequence`` on
+    ``registration.events``. A consumer that has read less of that topic uses these instead
+    of its own copy. Both optional, so that events written without them still read."""
+    team_sequence: int | None = Field(default=None, ge=1)
 
 
 class SubmissionReceived(_SubmissionsEvent):

@@ -107,6 +107,8 @@ class KnownTeam(NotificationsTable, table=True):
     hackathon_id: str = Field(max_length=64, index=True)
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     withdrawn: bool = False
+    # The sequence of the last event of this team applied (TeamRegistered, joins, leaves...).
+    sequence: int = 0
 
 
 class TeamMember(NotificationsTable, table=True):

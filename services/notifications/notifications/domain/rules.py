@@ -14,6 +14,7 @@ from hackathon_shared.events.catalogue import (
     JudgeEnrolled,
     ResultsPublished,
     SubmissionReceived,
+    SubmissionReceivedPayload,
     TeamMemberJoined,
     TeamMemberLeft,
     TeamRegistered,
@@ -56,10 +57,13 @@ def _to_each(
 
 
 def notifications_for(
-    event: Envelope, members: Mapping[str, Sequence[str]]
+    event: Envelope,
+    members: Mapping[str, Sequence[str]],
+    sequences: Mapping[str, int] | None = None,
 ) -> list[NotificationDraft]:
     """The notifications ``event`` causes; ``members`` maps each team of
-    :func:`teams_concerned` to its members before the event."""
+    :func:`teams_concerned` to its members before the event, and ``sequences`` each team to
+    the sequence of the last team event those members reflect (absent: 0)."""
     if isinstance(event, AccountCreated):
         return [NotificationDraft(event.payload.account_id, "welcome")]
     if isinstance(event, TeamRegistered):
@@ -89,14 +93,11 @@ def notifications_for(
             "title": received.title,
             "version": received.version,
         }
-        # The team as the submissions service knew it when accepting this version: the
-        # membership events come on another topic, and this service may not have read them yet.
-        # An event without that list falls back to the members known here, plus the submitter.
-        recipients = received.members or [
-            *members.get(received.team_id, ()),
-            received.submitted_by,
-        ]
-        return _to_each(recipients, "submission_received", context)
+        known = members.get(received.team_id, ())
+        known_sequence = (sequences or {}).get(received.team_id, 0)
+        return _to_each(
+            _submission_team(received, known, known_sequence), "submission_received", context
+        )
     if isinstance(event, JudgeEnrolled):
         enrolled = event.payload
         context = {"hackathon_id": enrolled.hackathon_id}
@@ -112,6 +113,19 @@ def notifications_for(
     if isinstance(event, ResultsPublished):
         return _results(event, members)
     return []
+
+
+def _submission_team(
+    received: SubmissionReceivedPayload, known: Sequence[str], known_sequence: int
+) -> list[str]:
+    """Who is told of a submission. The membership events travel on another topic, so this
+    service's copy of the team (as of team event ``known_sequence``) may be behind the
+    submissions service's when it accepted the version (the event's ``members``, as of
+    ``team_sequence``), or ahead of it: the more recent copy wins. The submitter, a member
+    when it was accepted, hears of it in any case."""
+    if received.team_sequence is not None and received.team_sequence > known_sequence:
+        return [*received.members, received.submitted_by]
+    return [*known, received.submitted_by]
 
 
 def _results(

@@ -19,7 +19,13 @@ from hackathon_shared.problems import ProblemError
 from notifications.adapters.tables import DeliveryRow, NotificationRow, WebhookRow
 from notifications.domain.rules import notifications_for, teams_concerned
 from notifications.domain.templates import account_ids_in, render
-from notifications.service.view import apply_to_view, erased_among, members_of, names_for
+from notifications.service.view import (
+    apply_to_view,
+    erased_among,
+    members_of,
+    names_for,
+    team_sequences,
+)
 
 
 def derived_id(prefix: str, *parts: str) -> str:
@@ -36,8 +42,9 @@ class Recorder:
     email_enabled: bool
 
     async def __call__(self, session: AsyncSession, event: Envelope) -> None:
-        members = await members_of(session, teams_concerned(event))
-        drafts = notifications_for(event, members)
+        teams = teams_concerned(event)
+        members = await members_of(session, teams)
+        drafts = notifications_for(event, members, await team_sequences(session, teams))
         erased = await erased_among(session, (d.account_id for d in drafts))
         drafts = [d for d in drafts if d.account_id not in erased]
         await apply_to_view(session, event)

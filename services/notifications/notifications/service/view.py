@@ -41,7 +41,12 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
         team = event.payload
         if await session.get(KnownTeam, team.team_id) is None:
             session.add(
-                KnownTeam(team_id=team.team_id, hackathon_id=team.hackathon_id, name=team.name)
+                KnownTeam(
+                    team_id=team.team_id,
+                    hackathon_id=team.hackathon_id,
+                    name=team.name,
+                    sequence=event.sequence,
+                )
             )
             for account in dict.fromkeys(team.members):
                 session.add(
@@ -49,6 +54,7 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
                 )
     elif isinstance(event, TeamMemberJoined):
         joined = event.payload
+        await _saw_team_event(session, joined.team_id, event.sequence)
         if await session.get(TeamMember, (joined.team_id, joined.account_id)) is None:
             session.add(
                 TeamMember(
@@ -58,6 +64,7 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
                 )
             )
     elif isinstance(event, TeamMemberLeft):
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
         member = await session.get(TeamMember, (event.payload.team_id, event.payload.account_id))
         if member is not None:
             await session.delete(member)
@@ -65,10 +72,29 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
         team_row = await session.get(KnownTeam, event.payload.team_id)
         if team_row is not None:
             team_row.withdrawn = True
+            team_row.sequence = max(team_row.sequence, event.sequence)
             session.add(team_row)
     elif isinstance(event, AccountErased):
         await erase_account(session, event.payload.account_id)
     await session.flush()
+
+
+async def _saw_team_event(session: AsyncSession, team_id: str, sequence: int) -> None:
+    """Remember how far this copy of the team goes in the team's chain."""
+    team = await session.get(KnownTeam, team_id)
+    if team is not None and sequence > team.sequence:
+        team.sequence = sequence
+        session.add(team)
+
+
+async def team_sequences(session: AsyncSession, team_ids: Iterable[str]) -> dict[str, int]:
+    """How far this service's copy of each team goes in the team's chain (0: not known)."""
+    wanted = list(dict.fromkeys(team_ids))
+    found: dict[str, int] = dict.fromkeys(wanted, 0)
+    if wanted:
+        rows = await session.exec(select(KnownTeam).where(col(KnownTeam.team_id).in_(wanted)))
+        found.update({row.team_id: row.sequence for row in rows.all()})
+    return found
 
 
 async def members_of(session: AsyncSession, team_ids: Iterable[str]) -> dict[str, list[str]]:

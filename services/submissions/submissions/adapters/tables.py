@@ -40,6 +40,8 @@ class KnownTeam(SubmissionsTable, table=True):
     hackathon_id: str = Field(max_length=64, index=True)
     challenge_id: str = Field(max_length=64)
     status: str = Field(max_length=20)
+    # The sequence of the last event of this team applied (TeamRegistered, joins, leaves...).
+    sequence: int = 0
 
 
 class KnownMember(SubmissionsTable, table=True):

@@ -134,6 +134,7 @@ class Submissions:
                     submitted_by=author.account_id,
                     first_submitted_at=row.first_submitted_at,
                     members=members,
+                    team_sequence=team.sequence or None,
                 ),
                 aggregate_id=row.submission_id,
                 correlation_id=correlation_id,

@@ -44,6 +44,15 @@ from submissions.adapters.tables import (
 PHASE_ORDER = ("draft", "registration", "hacking", "judging", "finished")
 
 
+async def _saw_team_event(session: AsyncSession, team_id: str, sequence: int) -> None:
+    """Remember how far this copy of the team goes in the team's chain (see
+    ``SubmissionReceivedPayload.team_sequence``). The row lock also orders it with a submit."""
+    team = await session.get(KnownTeam, team_id, with_for_update=True)
+    if team is not None and sequence > team.sequence:
+        team.sequence = sequence
+        session.add(team)
+
+
 async def _add_member(session: AsyncSession, team_id: str, account_id: str) -> None:
     if await session.get(KnownMember, (team_id, account_id)) is None:
         session.add(KnownMember(team_id=team_id, account_id=account_id))
@@ -81,13 +90,16 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
                     hackathon_id=team.hackathon_id,
                     challenge_id=team.challenge_id,
                     status="active",
+                    sequence=event.sequence,
                 )
             )
             for account_id in team.members:
                 await _add_member(session, team.team_id, account_id)
     elif isinstance(event, TeamMemberJoined):
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await _add_member(session, event.payload.team_id, event.payload.account_id)
     elif isinstance(event, TeamMemberLeft):
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await session.exec(
             delete(KnownMember).where(
                 col(KnownMember.team_id) == event.payload.team_id,
@@ -95,6 +107,7 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
             )
         )
     elif isinstance(event, TeamWithdrawn):
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await _team_withdrawn(session, event, outbox)
     elif isinstance(event, JudgeAssigned):
         assigned = event.payload

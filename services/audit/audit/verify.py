@@ -21,7 +21,8 @@ shows the problem. Five groups of checks:
     Domain rules visible in the log: phases forward one step at a time, changed by an
     organizer; teams formed and changed in registration or hacking, within their size, one
     team per participant; submissions in hacking, before the deadline, by a member of a team
-    big enough, one per team; judges assigned and scoring in judging only, never with a
+    big enough, one per team, naming the team's members as of the team event they name;
+    judges assigned and scoring in judging only, never with a
     declared conflict, scores by assigned judges only, with values on the rubric's scales
     and the announced total equal to the weighted mean; results published once, in judging,
     by an organizer.
@@ -548,7 +549,16 @@ class _Team:
     challenge_id: str
     members: set[str] = field(default_factory=set)
     history: list[tuple[datetime, frozenset[str]]] = field(default_factory=list)
+    # The members after each of the team's events, by the event's sequence in the team's chain.
+    by_sequence: dict[int, frozenset[str]] = field(default_factory=dict)
     withdrawn_at: datetime | None = None
+
+    def changed(self, item: Item, when: datetime) -> None:
+        """Record the members after the team's event ``item``."""
+        members = frozenset(self.members)
+        self.history.append((when, members))
+        if item.sequence is not None:
+            self.by_sequence[item.sequence] = members
 
     def members_at(self, when: datetime) -> frozenset[str] | None:
         found: frozenset[str] | None = None
@@ -738,7 +748,7 @@ class _Domain:
                 self.check_team_phase(item, p.hackathon_id, when, "team formed")
                 self.check_size(item, team, hackathon)
                 self.check_capacity(item, p.hackathon_id, hackathon)
-                team.history.append((when, frozenset(team.members)))
+                team.changed(item, when)
                 continue
             team_id = str(event.payload.team_id)
             found = self.teams.get(team_id)
@@ -762,7 +772,7 @@ class _Domain:
                 found.withdrawn_at = when
                 for account in found.members:
                     team_of.pop((found.hackathon_id, account), None)
-            found.history.append((when, frozenset(found.members)))
+            found.changed(item, when)
 
     def join(
         self,
@@ -827,6 +837,31 @@ class _Domain:
             )
 
     # submissions
+    def check_submission_members(
+        self, item: Item, received: SubmissionReceived, team: _Team
+    ) -> None:
+        """The members a submission names (those the notifications service told) are the team
+        as of the team event it names."""
+        p = received.payload
+        if p.team_sequence is None:
+            return
+        known = team.by_sequence.get(p.team_sequence)
+        if known is None:
+            self.report(
+                "rule",
+                "submission-members",
+                f"it names event #{p.team_sequence} of team {p.team_id}, not in the log",
+                item,
+            )
+        elif set(p.members) != known:
+            self.report(
+                "rule",
+                "submission-members",
+                f"it names members {sorted(p.members)}, but after its event #{p.team_sequence} "
+                f"team {p.team_id} had {sorted(known)}",
+                item,
+            )
+
     def received_submissions(self) -> None:
         submission_of_team: dict[str, str] = {}
         for item, received in self.of(SubmissionReceived):
@@ -887,6 +922,7 @@ class _Domain:
                         f"submitted by {p.submitted_by}, not a member of team {p.team_id} then",
                         item,
                     )
+                self.check_submission_members(item, received, team)
                 if len(members) < hackathon.payload.min_team_size:
                     self.report(
                         "rule",

@@ -276,6 +276,54 @@ def test_a_score_by_a_conflicted_judge_and_a_late_submission_are_found(export: E
     assert {"conflicted-judge", "score-by-unassigned-judge", "submission-after-deadline"} <= kinds
 
 
+def test_a_submission_naming_other_members_than_the_team_had_is_found(export: Export) -> None:
+    h = export.hackathon
+    team = h.teams[0]
+    last = export.event(
+        export.lines[
+            export.index(
+                lambda e: isinstance(e, SubmissionReceived) and e.payload.team_id == team, nth=1
+            )
+        ]
+    )
+    assert isinstance(last, SubmissionReceived)
+    assert last.payload.version == 2 and last.payload.team_sequence is not None
+    outsider = h.teams[1]  # any id that is not one of the team's members
+    version = last.payload.model_copy(
+        update={"version": 3, "members": [*last.payload.members, outsider]}
+    )
+    assert isinstance(version, SubmissionReceivedPayload)
+    line = export.append(
+        SubmissionReceived,
+        version,
+        last.aggregate_id,
+        occurred_at=last.occurred_at + timedelta(milliseconds=1),
+    )
+    only(audit(export), "submission-members", line)
+
+
+def test_a_submission_naming_a_team_event_not_in_the_log_is_found(export: Export) -> None:
+    h = export.hackathon
+    received = export.event(
+        export.lines[
+            export.index(
+                lambda e: isinstance(e, SubmissionReceived) and e.payload.team_id == h.teams[0],
+                nth=1,
+            )
+        ]
+    )
+    assert isinstance(received, SubmissionReceived)
+    version = received.payload.model_copy(update={"version": 3, "team_sequence": 99})
+    assert isinstance(version, SubmissionReceivedPayload)
+    line = export.append(
+        SubmissionReceived,
+        version,
+        received.aggregate_id,
+        occurred_at=received.occurred_at + timedelta(milliseconds=1),
+    )
+    only(audit(export), "submission-members", line)
+
+
 def test_a_team_over_its_size_is_found(export: Export) -> None:
     h = export.hackathon
     team = h.teams[0]  # two members, at most three

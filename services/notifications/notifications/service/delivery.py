@@ -42,7 +42,7 @@ from notifications.domain.webhooks import (
     UnsafeWebhookUrl,
     sign,
 )
-from notifications.service.feed import render_rows
+from notifications.service.feed import names_missing, render_rows
 from notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
@@ -199,6 +199,15 @@ class Dispatcher:
                     notification = await session.get(NotificationRow, row.notification_id or "")
                     if contact is None or notification is None:
                         claims.append(base)
+                        continue
+                    waited = (now - row.created_at).total_seconds()
+                    if waited < self.settings.email_names_wait_seconds and await names_missing(
+                        session, notification
+                    ):
+                        # Not an attempt: look again at the next round.
+                        row.next_attempt_at = now + timedelta(
+                            seconds=self.settings.delivery_interval_seconds
+                        )
                         continue
                     try:
                         text = (await render_rows(session, [notification]))[0]

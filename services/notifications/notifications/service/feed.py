@@ -107,20 +107,45 @@ class Recorder:
             )
 
 
+@dataclass(frozen=True)
+class Mentioned:
+    """The accounts, teams and hackathons whose names rendering some notifications needs."""
+
+    accounts: set[str]
+    teams: set[str]
+    hackathons: set[str]
+
+
+def mentioned_in(rows: Sequence[NotificationRow]) -> Mentioned:
+    mentioned = Mentioned(set(), set(), set())
+    for row in rows:
+        mentioned.accounts.update(account_ids_in(row.context, row.account_id))
+        if isinstance(row.context.get("team_id"), str):
+            mentioned.teams.add(row.context["team_id"])
+        if isinstance(row.context.get("hackathon_id"), str):
+            mentioned.hackathons.add(row.context["hackathon_id"])
+    return mentioned
+
+
+async def names_missing(session: AsyncSession, row: NotificationRow) -> bool:
+    """Whether a name the notification mentions is not known here yet (an erased person's
+    never will be, and is not missing)."""
+    mentioned = mentioned_in([row])
+    names = await names_for(session, mentioned.accounts, mentioned.teams, mentioned.hackathons)
+    unnamed = mentioned.accounts - names.people.keys()
+    if unnamed and unnamed - await erased_among(session, unnamed):
+        return True
+    return bool(
+        mentioned.teams - names.teams.keys() or mentioned.hackathons - names.hackathons.keys()
+    )
+
+
 async def render_rows(
     session: AsyncSession, rows: Sequence[NotificationRow]
 ) -> list[NotificationView]:
     """The public view of stored notifications, rendered with the names known now."""
-    accounts: set[str] = set()
-    teams: set[str] = set()
-    hackathons: set[str] = set()
-    for row in rows:
-        accounts |= account_ids_in(row.context, row.account_id)
-        if isinstance(row.context.get("team_id"), str):
-            teams.add(row.context["team_id"])
-        if isinstance(row.context.get("hackathon_id"), str):
-            hackathons.add(row.context["hackathon_id"])
-    names = await names_for(session, accounts, teams, hackathons)
+    mentioned = mentioned_in(rows)
+    names = await names_for(session, mentioned.accounts, mentioned.teams, mentioned.hackathons)
     views = []
     for row in rows:
         text = render(row.kind, row.context, row.account_id, names)

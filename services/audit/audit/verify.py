@@ -553,12 +553,9 @@ class _Team:
     by_sequence: dict[int, frozenset[str]] = field(default_factory=dict)
     withdrawn_at: datetime | None = None
 
-    def changed(self, item: Item, when: datetime) -> None:
-        """Record the members after the team's event ``item``."""
-        members = frozenset(self.members)
-        self.history.append((when, members))
-        if item.sequence is not None:
-            self.by_sequence[item.sequence] = members
+    def changed(self, when: datetime) -> None:
+        """Record the members after a change at ``when``."""
+        self.history.append((when, frozenset(self.members)))
 
     def members_at(self, when: datetime) -> frozenset[str] | None:
         found: frozenset[str] | None = None
@@ -748,7 +745,7 @@ class _Domain:
                 self.check_team_phase(item, p.hackathon_id, when, "team formed")
                 self.check_size(item, team, hackathon)
                 self.check_capacity(item, p.hackathon_id, hackathon)
-                team.changed(item, when)
+                team.changed(when)
                 continue
             team_id = str(event.payload.team_id)
             found = self.teams.get(team_id)
@@ -772,7 +769,31 @@ class _Domain:
                 found.withdrawn_at = when
                 for account in found.members:
                     team_of.pop((found.hackathon_id, account), None)
-            found.changed(item, when)
+            found.changed(when)
+        self.team_chains(changes)
+
+    def team_chains(self, changes: list[Item]) -> None:
+        """Each team's members after each of its events, replayed in the chain's own order (a
+        consumer applies them so), which ``occurred_at`` need not follow across replicas."""
+        chains: dict[str, list[Item]] = defaultdict(list)
+        for item in changes:
+            if item.sequence is not None and item.event is not None:
+                chains[str(item.event.payload.team_id)].append(item)
+        for team_id, chain in chains.items():
+            team = self.teams.get(team_id)
+            if team is None:
+                continue
+            members: set[str] = set()
+            for item in sorted(chain, key=lambda i: i.sequence or 0):
+                event = item.event
+                if isinstance(event, TeamRegistered):
+                    members = set(event.payload.members)
+                elif isinstance(event, TeamMemberJoined):
+                    members.add(event.payload.account_id)
+                elif isinstance(event, TeamMemberLeft):
+                    members.discard(event.payload.account_id)
+                assert item.sequence is not None
+                team.by_sequence[item.sequence] = frozenset(members)
 
     def join(
         self,

@@ -201,15 +201,15 @@ class Dispatcher:
                         claims.append(base)
                         continue
                     waited = (now - row.created_at).total_seconds()
-                    if waited < self.settings.email_names_wait_seconds and await names_missing(
-                        session, notification
-                    ):
-                        # Not an attempt: look again at the next round.
-                        row.next_attempt_at = now + timedelta(
-                            seconds=self.settings.delivery_interval_seconds
-                        )
-                        continue
                     try:
+                        if waited < self.settings.email_names_wait_seconds and await names_missing(
+                            session, notification
+                        ):
+                            # Not an attempt: look again at the next round.
+                            row.next_attempt_at = now + timedelta(
+                                seconds=self.settings.delivery_interval_seconds
+                            )
+                            continue
                         text = (await render_rows(session, [notification]))[0]
                     except Exception as error:  # one bad row must not stop the others
                         log.exception("rendering delivery %s failed", row.delivery_id)

@@ -22,7 +22,7 @@ from hackathon_shared.kafka_admin import (
     topic_partition_counts,
     wait_for_broker,
 )
-from hackathon_shared.ports import free_port, port_is_free
+from hackathon_shared.ports import free_port, free_ports, port_is_free
 from tests.polling import wait_until
 
 
@@ -250,3 +250,12 @@ def test_free_port_gives_a_bindable_port() -> None:
     port = free_port()
     assert 0 < port < 65536
     assert port_is_free(port)
+
+
+def test_free_ports_are_distinct_bindable_and_avoid_what_is_promised() -> None:
+    promised = free_port()
+    ports = free_ports(20, avoid={promised})
+    assert len(set(ports)) == 20
+    assert promised not in ports
+    for port in ports:
+        assert port_is_free(port)

@@ -307,3 +307,18 @@ async def test_a_service_down_is_503_and_a_slow_one_504(api: Api) -> None:
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_readiness_names_a_service_whose_address_another_one_answers(api: Api) -> None:
+    """A service whose address leads to another service (a port handed out twice, an address
+    reused after a restart) is not ready, and the gateway says which one answered."""
+    platform = api.platform
+    async with edge_gateway(api) as edge:
+        ready = await edge.get("http://gateway.test/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["service"] == "gateway"
+    async with edge_gateway(api, notifications_url=platform.service_url("scoring")) as edge:
+        crossed = await edge.get("http://gateway.test/readyz")
+        assert crossed.status_code == 503, crossed.text
+        assert crossed.json()["checks"]["notifications"] == "answered as scoring"
+        assert crossed.json()["checks"]["scoring"] == "ok"

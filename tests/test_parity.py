@@ -28,7 +28,7 @@ import pytest
 
 from hackathon_cli.platform import SERVICES, Platform, PlatformConfig
 from hackathon_shared.events.envelope import verify_chain
-from hackathon_shared.ports import free_port
+from hackathon_shared.ports import free_port, free_ports
 from hackathon_shared.topics import SCORING_EVENTS
 from tests.compose_helpers import ROOT, filled_env_example, service_environment
 from tests.database_fixtures import POSTGRES_URL, require_postgres
@@ -81,10 +81,12 @@ class ComposeParityPlatform(Platform):
     def start(self) -> None:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         try:
+            replicas = sum(REPLICAS.get(name, 1) for name in SERVICES)
+            ports = iter(free_ports(replicas, avoid={self.config.gateway_port}))
             for name in SERVICES:
                 env = self.container_env(name)
                 for replica in range(1, REPLICAS.get(name, 1) + 1):
-                    port = free_port()
+                    port = next(ports)
                     self._spawn(f"{name}-{replica}", name, port, env)
                     self.addresses.setdefault(name, []).append(f"127.0.0.1:{port}")
             for process in list(self.processes):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from hackathon_shared.ports import free_port, port_is_free
+from hackathon_shared.ports import free_ports, port_is_free
 from tests.polling import wait_until
 
 
@@ -90,7 +90,7 @@ async def welcome_count(gateway: str, email: str, password: str) -> int:
 
 
 async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    gateway_port, broker_port = free_port(), free_port()
+    gateway_port, broker_port = free_ports(2)
     gateway = f"http://127.0.0.1:{gateway_port}"
     data_dir = tmp_path / "data"
 

@@ -16,12 +16,13 @@ import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, NoReturn
 
 from hackathon_shared.kafka_admin import FAST_CONSUMER_SETTINGS
-from hackathon_shared.ports import free_port, port_is_free
+from hackathon_shared.ports import free_ports, port_is_free
 
 __all__ = [
     "FAST_CONSUMER_SETTINGS",
@@ -126,9 +127,12 @@ class EmbeddedBroker:
         storage_engine: str = _DEFAULT_STORAGE,
         startup_timeout: float = 15.0,
         stop_timeout: float = 5.0,
+        avoid_ports: Collection[int] = (),
     ) -> None:
         if port is not None and not 0 < port < 65536:
             raise ValueError(f"port must be within 1-65535, got {port}")
+        # Ports promised to servers that have not bound yet (with no port given).
+        self._avoid_ports = frozenset(avoid_ports)
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -204,7 +208,8 @@ class EmbeddedBroker:
         for attempt in range(1, _AUTO_PORT_ATTEMPTS + 1):
             self._open_log()
             try:
-                self._launch_and_wait(binary, free_port(self.host))
+                [port] = free_ports(1, self.host, avoid=self._avoid_ports)
+                self._launch_and_wait(binary, port)
                 return self
             except _PortRaceError:
                 if attempt == _AUTO_PORT_ATTEMPTS:

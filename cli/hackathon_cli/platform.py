@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from hackathon_cli.embedded_broker import EmbeddedBroker
-from hackathon_shared.ports import free_port
+from hackathon_shared.ports import free_ports
 
 SERVICES = ("registration", "submissions", "scoring", "notifications")
 
@@ -47,6 +47,7 @@ class _Process:
     popen: subprocess.Popen[bytes]
     url: str
     log_path: Path
+    service: str  # what its /readyz must answer as
 
 
 class Platform:
@@ -101,7 +102,7 @@ class Platform:
             popen = subprocess.Popen(
                 command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
             )
-        process = _Process(name, popen, f"http://127.0.0.1:{port}", log_path)
+        process = _Process(name, popen, f"http://127.0.0.1:{port}", log_path, module)
         self.processes.append(process)
         return process
 
@@ -116,7 +117,7 @@ class Platform:
                 )
             try:
                 answer = httpx.get(process.url + "/readyz", timeout=2.0)
-                if answer.status_code == 200:
+                if answer.status_code == 200 and answer.json().get("service") == process.service:
                     return
                 last = answer.text
             except httpx.HTTPError as error:
@@ -133,13 +134,15 @@ class Platform:
             if not self.bootstrap_servers:
                 self.broker = EmbeddedBroker(
                     port=self.config.broker_port,
+                    avoid_ports={self.config.gateway_port},
                     log_path=self.config.data_dir / "logs" / "broker.log",
                 )
                 self.broker.start()
                 self.bootstrap_servers = self.broker.bootstrap_servers
             env = self._base_env()
             urls: dict[str, str] = {}
-            for name in SERVICES:
+            ports = free_ports(len(SERVICES), avoid={self.config.gateway_port})
+            for name, port in zip(SERVICES, ports, strict=True):
                 service_env = dict(env)
                 service_env["SERVICE_NAME"] = name
                 service_env.pop("DATABASE_URL", None)  # never one database for all services
@@ -152,7 +155,7 @@ class Platform:
                     else:
                         service_env.pop("HACKATHON_ORGANIZER_EMAIL", None)
                         service_env.pop("HACKATHON_ORGANIZER_PASSWORD", None)
-                process = self._spawn(name, name, free_port(), service_env)
+                process = self._spawn(name, name, port, service_env)
                 urls[f"{name.upper()}_URL"] = process.url
             for process in list(self.processes):
                 self._wait_ready(process)

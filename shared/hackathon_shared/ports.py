@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Collection
 
-__all__ = ["free_port", "port_is_free"]
+__all__ = ["free_port", "free_ports", "port_is_free"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -18,6 +19,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def free_ports(count: int, host: str = "127.0.0.1", avoid: Collection[int] = ()) -> list[int]:
+    """Return ``count`` distinct TCP ports on ``host`` that nothing listens on right now, none
+    of them in ``avoid`` (ports promised to a server that has not bound yet).
+
+    Calling :func:`free_port` once per server that binds later may hand out one port twice:
+    the probes here stay bound until all the ports are picked, so they differ.
+    """
+    probes: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            probes.append(probe)
+            probe.bind((host, 0))
+            port: int = probe.getsockname()[1]
+            if port not in avoid:
+                ports.append(port)
+        return ports
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

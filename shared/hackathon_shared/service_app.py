@@ -251,7 +251,7 @@ def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
         checks["broker"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unavailable"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
+            {"status": "ready" if ready else "not ready", "service": service, "checks": checks},
             status_code=200 if ready else 503,
         )
 

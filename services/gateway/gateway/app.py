@@ -102,7 +102,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         checks = {name: detail for name, (_ok, detail) in zip(names, results, strict=True)}
         ready = all(ok for ok, _ in results)
         return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
+            {"status": "ready" if ready else "not ready", "service": "gateway", "checks": checks},
             status_code=200 if ready else 503,
         )
 

@@ -99,7 +99,16 @@ class Upstreams:
             answer = await self.client.get(self.urls[service] + "/readyz", timeout=3.0)
         except httpx.HTTPError as error:
             return False, f"unreachable: {error.__class__.__name__}"
-        return answer.status_code == 200, "ok" if answer.status_code == 200 else "not ready"
+        if answer.status_code != 200:
+            return False, "not ready"
+        try:
+            answered_as = answer.json().get("service")
+        except (ValueError, AttributeError):
+            answered_as = None
+        if answered_as != service:
+            # Its address is taken by something else (another service, after a restart).
+            return False, f"answered as {answered_as or 'something else'}"
+        return True, "ok"
 
 
 def _outgoing_headers(request: Request) -> dict[str, str]:

@@ -42,7 +42,7 @@ from notifications.domain.webhooks import (
     UnsafeWebhookUrl,
     sign,
 )
-from notifications.service.feed import names_missing, render_rows
+from notifications.service.feed import render_for_mail
 from notifications.settings import NotificationsSettings
 
 log = logging.getLogger(__name__)
@@ -200,20 +200,18 @@ class Dispatcher:
                     if contact is None or notification is None:
                         claims.append(base)
                         continue
-                    waited = (now - row.created_at).total_seconds()
                     try:
-                        if waited < self.settings.email_names_wait_seconds and await names_missing(
-                            session, notification
-                        ):
-                            # Not an attempt: look again at the next round.
-                            row.next_attempt_at = now + timedelta(
-                                seconds=self.settings.delivery_interval_seconds
-                            )
-                            continue
-                        text = (await render_rows(session, [notification]))[0]
+                        text, complete = await render_for_mail(session, notification)
                     except Exception as error:  # one bad row must not stop the others
                         log.exception("rendering delivery %s failed", row.delivery_id)
                         claims.append(replace(base, problem=f"rendering failed: {error!r}"[:300]))
+                        continue
+                    waited = (now - row.created_at).total_seconds()
+                    if not complete and waited < self.settings.email_names_wait_seconds:
+                        # Not an attempt: look again at the next round.
+                        row.next_attempt_at = now + timedelta(
+                            seconds=self.settings.delivery_interval_seconds
+                        )
                         continue
                     claims.append(
                         replace(base, to=contact.email, subject=text.subject, body=text.body)

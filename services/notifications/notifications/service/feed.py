@@ -18,7 +18,7 @@ from hackathon_shared.pagination import keyset_page
 from hackathon_shared.problems import ProblemError
 from notifications.adapters.tables import DeliveryRow, NotificationRow, WebhookRow
 from notifications.domain.rules import notifications_for, teams_concerned
-from notifications.domain.templates import account_ids_in, render
+from notifications.domain.templates import Names, account_ids_in, render
 from notifications.service.view import (
     apply_to_view,
     erased_among,
@@ -127,16 +127,15 @@ def mentioned_in(rows: Sequence[NotificationRow]) -> Mentioned:
     return mentioned
 
 
-async def names_missing(session: AsyncSession, row: NotificationRow) -> bool:
-    """Whether a name the notification mentions is not known here yet (an erased person's
-    never will be, and is not missing)."""
-    mentioned = mentioned_in([row])
-    names = await names_for(session, mentioned.accounts, mentioned.teams, mentioned.hackathons)
-    unnamed = mentioned.accounts - names.people.keys()
-    if unnamed and unnamed - await erased_among(session, unnamed):
-        return True
-    return bool(
-        mentioned.teams - names.teams.keys() or mentioned.hackathons - names.hackathons.keys()
+def _view(row: NotificationRow, names: Names) -> NotificationView:
+    text = render(row.kind, row.context, row.account_id, names)
+    return NotificationView(
+        notification_id=row.notification_id,
+        kind=row.kind,
+        subject=text.subject,
+        body=text.body,
+        created_at=row.created_at,
+        read=row.read,
     )
 
 
@@ -146,20 +145,23 @@ async def render_rows(
     """The public view of stored notifications, rendered with the names known now."""
     mentioned = mentioned_in(rows)
     names = await names_for(session, mentioned.accounts, mentioned.teams, mentioned.hackathons)
-    views = []
-    for row in rows:
-        text = render(row.kind, row.context, row.account_id, names)
-        views.append(
-            NotificationView(
-                notification_id=row.notification_id,
-                kind=row.kind,
-                subject=text.subject,
-                body=text.body,
-                created_at=row.created_at,
-                read=row.read,
-            )
-        )
-    return views
+    return [_view(row, names) for row in rows]
+
+
+async def render_for_mail(
+    session: AsyncSession, row: NotificationRow
+) -> tuple[NotificationView, bool]:
+    """The notification rendered with the names known now, and whether every name it
+    mentions was known (an erased person's never will be, and does not count as missing)."""
+    mentioned = mentioned_in([row])
+    names = await names_for(session, mentioned.accounts, mentioned.teams, mentioned.hackathons)
+    unnamed = mentioned.accounts - names.people.keys()
+    complete = not (
+        (unnamed and unnamed - await erased_among(session, unnamed))
+        or mentioned.teams - names.teams.keys()
+        or mentioned.hackathons - names.hackathons.keys()
+    )
+    return _view(row, names), complete
 
 
 async def list_feed(

@@ -72,8 +72,8 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
         team_row = await session.get(KnownTeam, event.payload.team_id)
         if team_row is not None:
             team_row.withdrawn = True
-            team_row.sequence = max(team_row.sequence, event.sequence)
             session.add(team_row)
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
     elif isinstance(event, AccountErased):
         await erase_account(session, event.payload.account_id)
     await session.flush()

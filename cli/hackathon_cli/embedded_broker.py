@@ -15,13 +15,14 @@ import struct
 import subprocess
 import tempfile
 import time
+import uuid
 import weakref
 from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, NoReturn
 
-from hackathon_shared.kafka_admin import FAST_CONSUMER_SETTINGS
+from hackathon_shared.kafka_admin import FAST_CONSUMER_SETTINGS, TANSU_DEFAULT_CLUSTER_ID
 from hackathon_shared.ports import free_ports, port_is_free
 
 __all__ = [
@@ -284,6 +285,10 @@ class EmbeddedBroker:
             url,
             "--storage-engine",
             self._storage_engine,
+            # A new cluster id for every start: the log is new too (memory only), and services
+            # tell their stored positions of an earlier log by it.
+            "--cluster-id",
+            f"{TANSU_DEFAULT_CLUSTER_ID}-{uuid.uuid4().hex[:12]}",
         ]
         env = {**os.environ, "NO_COLOR": "1"}
         assert self._log_file is not None

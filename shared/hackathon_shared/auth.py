@@ -3,6 +3,7 @@ every service itself, so that a forged or expired token is refused everywhere.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -75,33 +76,67 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller. The secret comes from the app's settings."""
+def token_principal(request: Request) -> Principal:
+    """The caller as its bearer token says, verified (signature, audience, expiry) but not
+    yet checked against the service's record of erased accounts."""
     secret: str = request.app.state.jwt_secret
     return verify_token(secret, bearer_token(request))
+
+
+def optional_token_principal(request: Request) -> Principal | None:
+    """:func:`token_principal` when a token is sent (a bad token is still a 401), else None."""
+    if not request.headers.get("authorization"):
+        return None
+    return token_principal(request)
+
+
+def stream_token_principal(request: Request) -> Principal:
+    """Like :func:`token_principal`, also accepting the token as ``access_token`` in the query
+    when no header is sent: a browser's EventSource cannot send headers."""
+    token = request.query_params.get("access_token")
+    if token and not request.headers.get("authorization"):
+        secret: str = request.app.state.jwt_secret
+        return verify_token(secret, token)
+    return token_principal(request)
+
+
+PrincipalCheck = Callable[[Principal], Awaitable[None]]
+"""A service's check that a verified caller still stands (its account was not erased);
+raises a problem otherwise. Set as ``app.state.principal_check``."""
+
+
+async def _in_good_standing(request: Request, principal: Principal) -> Principal:
+    check: PrincipalCheck | None = getattr(request.app.state, "principal_check", None)
+    if check is not None:
+        await check(principal)
+    return principal
+
+
+def erased_account() -> ProblemError:
+    return _unauthenticated("this account was erased; its tokens are no longer accepted")
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller, whose account was not erased."""
+    return await _in_good_standing(request, token_principal(request))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def optional_principal(request: Request) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     """The verified caller when a token is sent (a bad token is still a 401), else None."""
-    if not request.headers.get("authorization"):
-        return None
-    return current_principal(request)
+    principal = optional_token_principal(request)
+    return None if principal is None else await _in_good_standing(request, principal)
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def stream_principal(request: Request) -> Principal:
+async def stream_principal(request: Request) -> Principal:
     """Like :func:`current_principal`, also accepting the token as ``access_token`` in the
     query when no header is sent: a browser's EventSource cannot send headers."""
-    token = request.query_params.get("access_token")
-    if token and not request.headers.get("authorization"):
-        secret: str = request.app.state.jwt_secret
-        return verify_token(secret, token)
-    return current_principal(request)
+    return await _in_good_standing(request, stream_token_principal(request))
 
 
 def require_role(principal: Principal, role: str) -> None:

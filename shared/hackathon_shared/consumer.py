@@ -10,19 +10,26 @@ batch is delivered again; the inbox absorbs the part that had already committed.
 
 Throughput: a batch is handled in one transaction. If that transaction fails, the batch is
 replayed one event at a time, each with bounded retries and exponential backoff, so that one
-poison message is isolated and dead-lettered while the others commit."""
+poison message is isolated and dead-lettered while the others commit.
+
+Consistency (docs/consistency.md): the transaction that applies a batch also stores the
+positions it reached and the sequences of the aggregates it applied
+(``hackathon_shared.positions``); a record that is dead-lettered counts as passed. An event
+that names the positions it was decided on (``seen``) is applied only after the service has
+applied them: the batch waits, bounded, and is otherwise redelivered, never applied early."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -44,7 +51,13 @@ from hackathon_shared.metrics import (
     EVENTS_DUPLICATE,
     HANDLER_ERRORS,
 )
-from hackathon_shared.topics import dlq
+from hackathon_shared.positions import (
+    Progress,
+    applied_sequences,
+    record_positions,
+    record_sequences,
+)
+from hackathon_shared.topics import Topics, dlq
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +163,11 @@ class EventConsumer:
         retries: int = 3,
         backoff: float = 0.2,
         consumer_options: dict[str, Any] | None = None,
+        progress: Progress | None = None,
+        inbox_group: str | None = None,
+        topic_names: Topics | None = None,
+        awaits_topics: Collection[str] = (),
+        causal_wait: float = 30.0,
     ) -> None:
         self.name = name
         self.db = db
@@ -162,6 +180,15 @@ class EventConsumer:
         self.backoff = backoff
         self.consumer_options = consumer_options or {}
         self.dead_lettered = 0  # messages this instance sent to a DLQ
+        self.progress = progress or Progress()
+        # Redeliveries are recognised by this name: the service's, shared by its consumers of
+        # each topic (event ids are unique across topics).
+        self.inbox_group = inbox_group or group_id
+        self.topic_names = topic_names or Topics()
+        # Topics whose facts, named by an event's ``seen``, this service applies (through
+        # another consumer of its own) and so can wait for.
+        self.awaits_topics = frozenset(awaits_topics)
+        self.causal_wait = causal_wait
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
@@ -188,9 +215,13 @@ class EventConsumer:
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [self._decode(record) for record in records]
         good = [d for d in deliveries if d.decoded]
+        await self._wait_for_seen(good)
+        positions = _next_offsets(deliveries)
+        recorded = False
         try:
             if good:
-                await self._apply_in_one_transaction(good)
+                await self._apply_in_one_transaction(good, positions)
+                recorded = True
         except Exception as batch_error:
             if _is_transient(batch_error) and len(good) == 1:
                 await self._back_off_and_raise(batch_error)
@@ -205,6 +236,47 @@ class EventConsumer:
         for delivery in deliveries:
             if not delivery.decoded:
                 await self._dead_letter(delivery)
+        if not recorded:
+            # Dead-lettered records count as passed: nothing waits for them for ever.
+            async with self.db.transaction() as session:
+                await record_sequences(session, _sequences(good))
+                await record_positions(session, self.progress.log_id, positions)
+        self.progress.applied()
+
+    def _requirements(self, deliveries: Sequence[Delivery]) -> dict[tuple[str, str], int]:
+        """The positions the batch's events name that this service applies elsewhere."""
+        needed: dict[tuple[str, str], int] = {}
+        for delivery in deliveries:
+            envelope = delivery.envelope
+            if envelope is None:
+                continue
+            for fact in getattr(envelope.payload, "seen", None) or ():
+                topic = self.topic_names.events_of(fact.producer)
+                if topic not in self.awaits_topics or topic == delivery.record.topic:
+                    continue
+                key = (topic, fact.aggregate_id)
+                needed[key] = max(needed.get(key, 0), fact.sequence)
+        return needed
+
+    async def _wait_for_seen(self, deliveries: Sequence[Delivery]) -> None:
+        needed = self._requirements(deliveries)
+        if not needed:
+            return
+        deadline = time.monotonic() + self.causal_wait
+        delay = 0.002
+        while True:
+            async with self.db.sessions() as session:
+                applied = await applied_sequences(session, needed)
+            needed = {k: seq for k, seq in needed.items() if applied.get(k, 0) < seq}
+            if not needed:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                missing = ", ".join(f"{t}/{a}#{seq}" for (t, a), seq in sorted(needed.items()))
+                log.error("%s: still waiting for %s; batch will come again", self.name, missing)
+                raise TimeoutError(f"named positions not applied yet: {missing}")
+            await self.progress.wait_applied(min(delay, left))
+            delay = min(delay * 2, 0.05)
 
     def _decode(self, record: ConsumerRecord[Any, Any]) -> Delivery:
         if record.value is None:
@@ -216,7 +288,7 @@ class EventConsumer:
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
         seen = await already_processed(
-            session, self.group_id, (str(d.envelope.event_id) for d in deliveries if d.envelope)
+            session, self.inbox_group, (str(d.envelope.event_id) for d in deliveries if d.envelope)
         )
         applied = 0
         for delivery in deliveries:
@@ -228,13 +300,17 @@ class EventConsumer:
                 continue
             seen.add(event_id)
             await self.handler(session, envelope)
-            record_processed(session, event_id, self.group_id, delivery.record.topic)
+            record_processed(session, event_id, self.inbox_group, delivery.record.topic)
             applied += 1
         return applied
 
-    async def _apply_in_one_transaction(self, deliveries: Sequence[Delivery]) -> None:
+    async def _apply_in_one_transaction(
+        self, deliveries: Sequence[Delivery], positions: dict[TopicPartition, int]
+    ) -> None:
         async with self.db.transaction() as session:
             await self._apply(session, deliveries)
+            await record_sequences(session, _sequences(deliveries))
+            await record_positions(session, self.progress.log_id, positions)
         for delivery in deliveries:
             EVENTS_CONSUMED.labels(self.name, delivery.record.topic, delivery.kind).inc()
 
@@ -242,7 +318,7 @@ class EventConsumer:
         attempt = 0
         while True:
             try:
-                await self._apply_in_one_transaction([delivery])
+                await self._apply_in_one_transaction([delivery], _next_offsets([delivery]))
                 return
             except Exception as error:
                 HANDLER_ERRORS.labels(self.name, delivery.record.topic).inc()
@@ -299,6 +375,28 @@ class EventConsumer:
             record.offset,
             error,
         )
+
+
+def _next_offsets(deliveries: Sequence[Delivery]) -> dict[TopicPartition, int]:
+    """Per partition, the offset after the last record of ``deliveries``."""
+    positions: dict[TopicPartition, int] = {}
+    for delivery in deliveries:
+        record = delivery.record
+        tp = TopicPartition(record.topic, record.partition)
+        positions[tp] = max(positions.get(tp, 0), record.offset + 1)
+    return positions
+
+
+def _sequences(deliveries: Sequence[Delivery]) -> dict[tuple[str, str], int]:
+    """Per (topic, aggregate), the highest sequence among the events of ``deliveries``."""
+    sequences: dict[tuple[str, str], int] = {}
+    for delivery in deliveries:
+        envelope = delivery.envelope
+        if envelope is None:
+            continue
+        key = (delivery.record.topic, envelope.aggregate_id)
+        sequences[key] = max(sequences.get(key, 0), envelope.sequence)
+    return sequences
 
 
 class ContactConsumer(EventConsumer):

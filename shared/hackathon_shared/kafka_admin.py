@@ -18,8 +18,11 @@ __all__ = [
     "BrokerUnavailableError",
     "ConsumerTimings",
     "TopicCreationError",
+    "cluster_id_of",
     "consumer_timings_for",
     "ensure_topics",
+    "is_tansu",
+    "timings_for_cluster",
     "topic_partition_counts",
     "wait_for_broker",
 ]
@@ -128,20 +131,36 @@ async def wait_for_broker(
         await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0.0)))
 
 
-async def consumer_timings_for(bootstrap_servers: str, timeout: float = 10.0) -> ConsumerTimings:
-    """`FAST_CONSUMER_SETTINGS` when the broker is Tansu, else ``{}`` (the client defaults).
-
-    Tansu is recognised by its default cluster id, which `EmbeddedBroker` keeps.
-    """
+async def cluster_id_of(bootstrap_servers: str, timeout: float = 10.0) -> str:
+    """The broker cluster's id. It names the log: the embedded broker, which keeps nothing, is
+    started with a new one each time (`EmbeddedBroker`), so positions stored against an
+    earlier log are recognised as such."""
     admin = _admin(bootstrap_servers, timeout)
     try:
         await admin.start()
         cluster = await admin.describe_cluster()
     finally:
         await _close_quietly(admin)
-    if cluster.get("cluster_id") == TANSU_DEFAULT_CLUSTER_ID:
+    return str(cluster.get("cluster_id") or "")
+
+
+def is_tansu(cluster_id: str) -> bool:
+    """Tansu is recognised by its cluster id: its default, or the default with a suffix."""
+    return cluster_id == TANSU_DEFAULT_CLUSTER_ID or cluster_id.startswith(
+        TANSU_DEFAULT_CLUSTER_ID + "-"
+    )
+
+
+def timings_for_cluster(cluster_id: str) -> ConsumerTimings:
+    """`FAST_CONSUMER_SETTINGS` when the broker is Tansu, else ``{}`` (the client defaults)."""
+    if is_tansu(cluster_id):
         return ConsumerTimings(**FAST_CONSUMER_SETTINGS)
     return ConsumerTimings()
+
+
+async def consumer_timings_for(bootstrap_servers: str, timeout: float = 10.0) -> ConsumerTimings:
+    """`FAST_CONSUMER_SETTINGS` when the broker is Tansu, else ``{}`` (the client defaults)."""
+    return timings_for_cluster(await cluster_id_of(bootstrap_servers, timeout))
 
 
 def _partition_counts(described: Sequence[Mapping[str, Any]]) -> dict[str, int]:

@@ -48,6 +48,71 @@ class InboxRecord(SQLModel, table=True):
     processed_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
 
 
+class ConsumerPosition(SQLModel, table=True):
+    """How far this service has applied a partition of a topic it consumes: every record
+    before ``next_offset`` of the log ``log_id`` (the broker cluster's id) is applied or
+    dead-lettered. Written in the transaction of the effects, so any replica of the service
+    can tell how far the service is (``hackathon_shared.barrier``)."""
+
+    __tablename__ = "consumer_positions"
+
+    topic: str = Field(primary_key=True, max_length=255)
+    partition: int = Field(primary_key=True)
+    log_id: str = Field(max_length=200)
+    next_offset: int
+
+
+class AppliedSequence(SQLModel, table=True):
+    """The highest sequence of each aggregate of another service's topic that this service
+    has applied: what an event's ``seen`` positions are compared with (causal delivery)."""
+
+    __tablename__ = "applied_sequences"
+
+    topic: str = Field(primary_key=True, max_length=255)
+    aggregate_id: str = Field(primary_key=True, max_length=200)
+    sequence: int
+
+
+class ErasedPrincipal(SQLModel, table=True):
+    """Accounts whose ``AccountErased`` this service has applied: their tokens are refused."""
+
+    __tablename__ = "erased_principals"
+
+    account_id: str = Field(primary_key=True, max_length=64)
+
+
+def create_consistency_tables() -> None:
+    """For a service's migration: the tables of stored positions, applied sequences and
+    erased principals (docs/consistency.md)."""
+    from alembic import op
+
+    op.create_table(
+        "consumer_positions",
+        sa.Column("topic", sa.String(255), primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("log_id", sa.String(200), nullable=False),
+        sa.Column("next_offset", sa.BigInteger, nullable=False),
+    )
+    op.create_table(
+        "applied_sequences",
+        sa.Column("topic", sa.String(255), primary_key=True),
+        sa.Column("aggregate_id", sa.String(200), primary_key=True),
+        sa.Column("sequence", sa.Integer, nullable=False),
+    )
+    op.create_table(
+        "erased_principals",
+        sa.Column("account_id", sa.String(64), primary_key=True),
+    )
+
+
+def drop_consistency_tables() -> None:
+    from alembic import op
+
+    op.drop_table("erased_principals")
+    op.drop_table("applied_sequences")
+    op.drop_table("consumer_positions")
+
+
 def create_messaging_tables() -> None:
     """For a service's first Alembic migration: create the outbox and inbox tables."""
     from alembic import op

@@ -30,3 +30,38 @@ CONSUMER_LAG = Gauge(
     "last fetch minus position), set when /metrics is scraped",
     ["service", "group", "topic", "partition"],
 )
+_FAST_BUCKETS = (
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.015,
+    0.02,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+)
+BARRIER_WAIT = Histogram(
+    "consistency_barrier_seconds",
+    "Time a request spent in the consistency barrier (reading the log's end and waiting for "
+    "this service's stored positions to reach it)",
+    ["service"],
+    buckets=_FAST_BUCKETS,
+)
+WRITE_ACK_WAIT = Histogram(
+    "write_acknowledgement_seconds",
+    "Time a successful write waited for its events to be accepted by the broker",
+    ["service"],
+    buckets=_FAST_BUCKETS,
+)
+CATCHING_UP = Counter(
+    "catching_up_total",
+    "Answers 503 catching-up (barrier bound passed) and 202 (write not yet in the log)",
+    ["service", "answer"],
+)

@@ -13,12 +13,20 @@ rows another replica holds are skipped rather than waited for. An aggregate's ev
 leave in order: a claimed row whose key has an earlier row held by another replica waits for
 a later round. SQLite has no row locks (and one writer at a time); there the relay reads, then
 publishes, then marks in a transaction of its own, which is correct for the single process
-that an SQLite file serves."""
+that an SQLite file serves.
+
+Acknowledgement (docs/consistency.md): during an HTTP request, the ids of the outbox rows its
+transactions committed are collected (``begin_acknowledgement``), and the request answers
+only once the relay (this replica's or another's) has had them accepted by the broker
+(``OutboxRelay.wait_published``), bounded: so an acknowledged write is in the log, where
+every other service's barrier finds it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -39,6 +47,25 @@ from hackathon_shared.topics import Topics
 
 log = logging.getLogger(__name__)
 
+# The outbox rows committed while handling the current request (None outside a request).
+_committed: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "outbox_committed", default=None
+)
+
+
+def begin_acknowledgement() -> contextvars.Token[list[int] | None]:
+    """Start collecting the outbox rows the current request commits."""
+    return _committed.set([])
+
+
+def committed_rows() -> list[int]:
+    """The outbox rows committed so far by the current request."""
+    return list(_committed.get() or ())
+
+
+def end_acknowledgement(token: contextvars.Token[list[int] | None]) -> None:
+    _committed.reset(token)
+
 
 class Outbox:
     """Appends a service's events to its outbox table inside the current transaction."""
@@ -52,11 +79,19 @@ class Outbox:
         """Let the relay know right after a transaction with new rows commits."""
         self._wake = wake
 
-    def _wake_relay_after_commit(self, session: AsyncSession) -> None:
-        wake = self._wake
-        if wake is None:
-            return
-        sa_event.listen(session.sync_session, "after_commit", lambda _s: wake.set(), once=True)
+    def _after_commit(self, session: AsyncSession, row: OutboxRecord) -> None:
+        """Once the transaction commits: wake the relay, and count the row as the current
+        request's (the list is taken here, in the request's context: the commit hook runs
+        inside SQLAlchemy's greenlet)."""
+        wake, committed, row_id = self._wake, _committed.get(), row.id
+
+        def on_commit(_session: Any) -> None:
+            if wake is not None:
+                wake.set()
+            if committed is not None and row_id is not None:
+                committed.append(row_id)
+
+        sa_event.listen(session.sync_session, "after_commit", on_commit, once=True)
 
     async def append(
         self,
@@ -97,21 +132,20 @@ class Outbox:
             causation_id=causation_id,
             occurred_at=occurred_at,
         )
-        session.add(
-            OutboxRecord(
-                topic=topic,
-                message_key=aggregate_id,
-                value=envelope.to_json(),
-                event_id=str(envelope.event_id),
-                event_type=envelope.type,
-                aggregate_id=aggregate_id,
-                sequence=sequence,
-                hash=envelope.hash,
-                created_at=envelope.occurred_at,
-            )
+        row = OutboxRecord(
+            topic=topic,
+            message_key=aggregate_id,
+            value=envelope.to_json(),
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+            aggregate_id=aggregate_id,
+            sequence=sequence,
+            hash=envelope.hash,
+            created_at=envelope.occurred_at,
         )
+        session.add(row)
         await session.flush()
-        self._wake_relay_after_commit(session)
+        self._after_commit(session, row)
         return envelope
 
     async def append_record(
@@ -119,16 +153,15 @@ class Outbox:
     ) -> None:
         """Stage a plain keyed record (not an event envelope), e.g. contact details on the
         compacted contacts topic; ``None`` is a tombstone."""
-        session.add(
-            OutboxRecord(
-                topic=self.topics.name(topic),
-                message_key=key,
-                value=value,
-                created_at=datetime.now(UTC),
-            )
+        row = OutboxRecord(
+            topic=self.topics.name(topic),
+            message_key=key,
+            value=value,
+            created_at=datetime.now(UTC),
         )
+        session.add(row)
         await session.flush()
-        self._wake_relay_after_commit(session)
+        self._after_commit(session, row)
 
 
 def _aiokafka_producer(broker: KafkaBroker) -> Any:
@@ -160,6 +193,7 @@ class OutboxRelay:
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
+        self._round_done = asyncio.Event()
 
     @property
     def claims_rows(self) -> bool:
@@ -295,6 +329,34 @@ class OutboxRelay:
             await self.mark_published(acknowledged, session)
         return acknowledged
 
+    async def wait_published(self, row_ids: Sequence[int], timeout: float) -> bool:
+        """Wait until the broker has accepted these rows (whichever replica's relay sent them);
+        False if the bound passed first."""
+        deadline = time.monotonic() + timeout
+        ids = list(row_ids)
+        while True:
+            async with self.db.sessions() as session:
+                found = await session.exec(
+                    select(OutboxRecord.id).where(
+                        col(OutboxRecord.id).in_(ids), col(OutboxRecord.published_at).is_(None)
+                    )
+                )
+                ids = [row_id for row_id in found.all() if row_id is not None]
+            if not ids:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            done = self._round_done
+            self.wake.set()
+            # This replica's rounds wake the wait; another replica's are polled.
+            with suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=min(left, 0.02))
+
+    def _finished_round(self) -> None:
+        self._round_done.set()
+        self._round_done = asyncio.Event()
+
     async def run(self) -> None:
         while True:
             # Cleared before the round, so a commit that lands during it is not missed.
@@ -306,7 +368,9 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay round failed; retrying")
                 count = 0
+                self._finished_round()
                 await asyncio.sleep(self.interval)
+            self._finished_round()
             if count >= self.batch_size:
                 continue
             with suppress(TimeoutError):

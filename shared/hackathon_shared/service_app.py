@@ -1,7 +1,12 @@
 """The process shell every service shares: a FastAPI app whose lifespan applies the
 service's migrations, starts its FastStream broker (and so its subscribers) and its outbox
 relay, and serves /healthz, /readyz and /metrics. A service supplies its routers and its
-consumers; its rules stay in its own domain and use-case modules."""
+consumers; its rules stay in its own domain and use-case modules.
+
+Consistency (docs/consistency.md) is the shell's too: every answer of the service's routers
+passes the barrier on the topics the service reads (``reads``) first, a write answers once
+its events are in the log (or 202 past the bound), and a token of an erased account is
+refused."""
 
 from __future__ import annotations
 
@@ -14,77 +19,143 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.params import Depends as DependsParam
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from hackathon_shared import outbox as outbox_module
+from hackathon_shared.auth import Principal, erased_account
+from hackathon_shared.barrier import Barrier, Facts, begin_request, end_request
 from hackathon_shared.broker import make_broker
 from hackathon_shared.consumer import ContactConsumer, ContactHandler, EventConsumer, EventHandler
 from hackathon_shared.db import Database
+from hackathon_shared.events.catalogue import AccountErased
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.kafka_admin import consumer_timings_for, ensure_topics
+from hackathon_shared.kafka_admin import (
+    cluster_id_of,
+    ensure_topics,
+    is_tansu,
+    timings_for_cluster,
+)
+from hackathon_shared.log_end import LogEnds
 from hackathon_shared.logging_setup import configure_logging, log_access, log_context
-from hackathon_shared.metrics import CONSUMER_LAG, HTTP_LATENCY, HTTP_REQUESTS, OUTBOX_BACKLOG
+from hackathon_shared.metrics import (
+    CATCHING_UP,
+    CONSUMER_LAG,
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    OUTBOX_BACKLOG,
+    WRITE_ACK_WAIT,
+)
 from hackathon_shared.migrations import upgrade_to_head
 from hackathon_shared.outbox import Outbox, OutboxRelay
+from hackathon_shared.positions import Progress, is_erased, record_erasure
 from hackathon_shared.problems import install_problem_handlers
 from hackathon_shared.settings import ServiceSettings
 from hackathon_shared.topics import (
     ALL_TOPICS,
     EVENTS_TOPIC_OF_PRODUCER,
     REGISTRATION_CONTACTS,
+    REGISTRATION_EVENTS,
     dlq,
 )
 
 
 @dataclass
 class ServiceRuntime:
-    """What a running service's entrypoints need: its settings, database, broker, outbox."""
+    """What a running service's entrypoints need: its settings, database, broker, outbox,
+    and the barrier that brings its copies of other services' facts up to date."""
 
     settings: ServiceSettings
     db: Database
     broker: KafkaBroker
     outbox: Outbox
     relay: OutboxRelay
+    progress: Progress
+    log_ends: LogEnds
+    barrier: Barrier
     consumers: list[EventConsumer] = field(default_factory=list)
 
     def consume(self, topics: Sequence[str], handler: EventHandler, name: str = "events") -> None:
-        """Subscribe this service's consumer group to the given (unprefixed) topics."""
-        self.consumers.append(
-            EventConsumer(handler=_logged(handler), **self._consumer_args(topics, name))
-        )
+        """Subscribe this service to the given (unprefixed) topics: one consumer group per
+        topic, so that an event waiting for facts of another topic (causal delivery) never
+        holds up the consumer that brings them."""
+        for topic in topics:
+            applied = handler
+            if topic == REGISTRATION_EVENTS and self.settings.service_name != "registration":
+                applied = _recording_erasures(handler)
+            self.consumers.append(
+                EventConsumer(handler=_logged(applied), **self._consumer_args(topic, name))
+            )
 
     def consume_contacts(self, handler: ContactHandler, name: str = "contacts") -> None:
         """Subscribe a consumer group of this service to ``registration.contacts``."""
         self.consumers.append(
             ContactConsumer(
-                contact_handler=handler, **self._consumer_args([REGISTRATION_CONTACTS], name)
+                contact_handler=handler, **self._consumer_args(REGISTRATION_CONTACTS, name)
             )
         )
 
-    def _consumer_args(self, topics: Sequence[str], name: str) -> dict[str, Any]:
+    def _consumer_args(self, topic: str, name: str) -> dict[str, Any]:
         # Registered on the broker at start-up (see register_consumers).
+        settings = self.settings
+        service_group = f"{settings.topic_prefix}{settings.service_name}.{name}"
         return {
-            "name": f"{self.settings.service_name}.{name}",
+            "name": f"{settings.service_name}.{name}",
             "db": self.db,
             "broker": self.broker,
-            "topics": [self.settings.topics.name(t) for t in topics],
-            "group_id": f"{self.settings.topic_prefix}{self.settings.service_name}.{name}",
-            "batch_size": self.settings.consumer_batch_size,
-            "retries": self.settings.consumer_retries,
-            "backoff": self.settings.consumer_retry_backoff_seconds,
+            "topics": [settings.topics.name(topic)],
+            "group_id": f"{service_group}.{topic}",
+            "inbox_group": service_group,
+            "batch_size": settings.consumer_batch_size,
+            "retries": settings.consumer_retries,
+            "backoff": settings.consumer_retry_backoff_seconds,
+            "progress": self.progress,
+            "topic_names": settings.topics,
+            "causal_wait": settings.causal_wait_seconds,
         }
 
-    async def register_consumers(self) -> None:
-        timings: dict[str, Any] = dict(
-            await consumer_timings_for(self.settings.kafka_bootstrap_servers)
-        )
+    @property
+    def consumed_topics(self) -> list[str]:
+        """The (prefixed) topics this service consumes."""
+        return sorted({topic for consumer in self.consumers for topic in consumer.topics})
+
+    async def register_consumers(self, cluster_id: str) -> None:
+        timings: dict[str, Any] = dict(timings_for_cluster(cluster_id))
         timings.update(self.settings.consumer_timing_overrides())
+        timings["fetch_max_wait_ms"] = self.settings.fetch_max_wait_ms_for(is_tansu(cluster_id))
+        timings["batch_timeout_ms"] = self.settings.consumer_batch_timeout_ms
+        consumed = self.consumed_topics
         for consumer in self.consumers:
             consumer.consumer_options.update(timings)
+            consumer.awaits_topics = frozenset(consumed)
             consumer.register()
+
+    async def caught_up(self, facts: Facts) -> None:
+        """The barrier: see :class:`hackathon_shared.barrier.Barrier`."""
+        await self.barrier.caught_up(facts)
+
+    async def check_principal(self, principal: Principal) -> None:
+        """Refuse the token of an account whose erasure this service has applied, after
+        bringing the account's facts up to date."""
+        await self.caught_up({REGISTRATION_EVENTS: [principal.account_id]})
+        async with self.db.sessions() as session:
+            if await is_erased(session, principal.account_id):
+                raise erased_account()
+
+
+def _recording_erasures(handler: EventHandler) -> EventHandler:
+    """The handler, also recording an ``AccountErased`` so the account's tokens are refused."""
+
+    async def handle(session: Any, event: Envelope) -> None:
+        if isinstance(event, AccountErased):
+            await record_erasure(session, event.payload.account_id)
+        await handler(session, event)
+
+    return handle
 
 
 def _logged(handler: EventHandler) -> EventHandler:
@@ -137,6 +208,16 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         service=settings.service_name,
     )
     outbox.attach_wakeup(relay.wake)
+    progress = Progress()
+    log_ends = LogEnds(settings.kafka_bootstrap_servers)
+    barrier = Barrier(
+        db,
+        log_ends,
+        settings.topics,
+        progress,
+        timeout=settings.consistency_wait_seconds,
+        service=settings.service_name,
+    )
     if settings.service_name in EVENTS_TOPIC_OF_PRODUCER:
         # Declared for the AsyncAPI document; the outbox relay does the publishing.
         broker.publisher(
@@ -145,7 +226,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             description="Events this service decides, in the common envelope, keyed by "
             "aggregate id; see docs/events for each type's JSON Schema.",
         )
-    return ServiceRuntime(settings, db, broker, outbox, relay)
+    return ServiceRuntime(settings, db, broker, outbox, relay, progress, log_ends, barrier)
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
@@ -169,7 +250,9 @@ def create_service_app(
     settings: ServiceSettings,
     migrations: Path,
     routers: Sequence[APIRouter] = (),
+    own_fact_routers: Sequence[APIRouter] = (),
     subscribe: Callable[[ServiceRuntime], None] | None = None,
+    reads: Sequence[str] = (),
     on_started: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
     on_stopping: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
     title: str | None = None,
@@ -179,6 +262,7 @@ def create_service_app(
     runtime = build_runtime(settings)
     if subscribe is not None:
         subscribe(runtime)
+    facts: Facts = dict.fromkeys(reads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -196,7 +280,9 @@ def create_service_app(
         )
         if settings.outbox_republish_on_start:
             await runtime.relay.republish_everything()
-        await runtime.register_consumers()
+        cluster_id = await cluster_id_of(settings.kafka_bootstrap_servers)
+        runtime.progress.log_id = cluster_id
+        await runtime.register_consumers(cluster_id)
         await runtime.broker.start()
         runtime.relay.start()
         if on_started is not None:
@@ -208,16 +294,46 @@ def create_service_app(
                 await on_stopping(runtime)
             await runtime.relay.stop()
             await runtime.broker.stop()
+            await runtime.log_ends.close()
             await runtime.db.dispose()
 
     app = FastAPI(title=title or f"{settings.service_name} service", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.jwt_secret = secret
+    if REGISTRATION_EVENTS in reads:
+        app.state.principal_check = runtime.check_principal
     install_problem_handlers(app)
     _install_observability(app, runtime)
+    dependencies: list[DependsParam] = []
+    if facts:
+
+        async def consistent(runtime: Runtime) -> None:
+            await runtime.caught_up(facts)
+
+        dependencies.append(Depends(consistent))
     for router in routers:
+        app.include_router(router, dependencies=dependencies)
+    # Routes that answer from the service's own facts alone need no barrier.
+    for router in own_fact_routers:
         app.include_router(router)
     return app
+
+
+async def _acknowledge(runtime: ServiceRuntime, response: Any) -> None:
+    """Hold a successful write's answer until its events are in the log; past the bound it
+    is ``202``: recorded, not yet visible to the other services (docs/consistency.md)."""
+    rows = outbox_module.committed_rows()
+    if not rows or not 200 <= response.status_code < 300:
+        return
+    timeout = runtime.settings.write_ack_timeout_seconds
+    service = runtime.settings.service_name
+    started = time.perf_counter()
+    published = await runtime.relay.wait_published(rows, timeout)
+    WRITE_ACK_WAIT.labels(service).observe(time.perf_counter() - started)
+    if not published:
+        CATCHING_UP.labels(service, "202").inc()
+        response.status_code = 202
+        response.headers["X-Event-Delivery"] = "pending"
 
 
 def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
@@ -226,9 +342,16 @@ def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
-        with log_context(request_id=request.headers.get("x-request-id")):
-            response = await call_next(request)
-            log_access(request.method, request.url.path, response.status_code, started)
+        synced = begin_request()
+        acknowledgement = outbox_module.begin_acknowledgement()
+        try:
+            with log_context(request_id=request.headers.get("x-request-id")):
+                response = await call_next(request)
+                await _acknowledge(runtime, response)
+                log_access(request.method, request.url.path, response.status_code, started)
+        finally:
+            outbox_module.end_acknowledgement(acknowledgement)
+            end_request(synced)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()

@@ -47,6 +47,26 @@ class ServiceSettings(BaseSettings):
             overrides["heartbeat_interval_ms"] = self.consumer_heartbeat_interval_ms
         return overrides
 
+    # Consistency (docs/consistency.md). A write answers once its events are in the log, or
+    # 202 after this bound; a decision that depends on other services' facts waits this long
+    # for the service to reach the log's end before it answers 503 catching-up.
+    write_ack_timeout_seconds: float = 2.0
+    consistency_wait_seconds: float = 5.0
+    # How long a consumer holds an event whose named positions it has not applied yet before
+    # the batch is redelivered (it is never applied early).
+    causal_wait_seconds: float = 30.0
+    # How promptly consumers fetch: the broker holds an empty fetch up to the first. Apache
+    # Kafka answers a held fetch as soon as data arrives, so unset means 500 there; Tansu
+    # holds it about half the time without answering early, so unset means 10 there.
+    # FastStream waits up to the second for a batch, and as long again after an empty one.
+    consumer_fetch_max_wait_ms: int | None = None
+    consumer_batch_timeout_ms: int = 5
+
+    def fetch_max_wait_ms_for(self, tansu: bool) -> int:
+        if self.consumer_fetch_max_wait_ms is not None:
+            return self.consumer_fetch_max_wait_ms
+        return 10 if tansu else 500
+
     log_level: str = "INFO"
 
     def signing_secret(self) -> str:

@@ -40,7 +40,7 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 def maybe_signed_in(request: Request, _credentials: Bearer) -> Principal | None:
     """The verified caller when a token is sent (a bad one is still a 401), else None. The
     other checks build on this one, so FastAPI verifies a request's token once."""
-    return auth.optional_principal(request)
+    return auth.optional_token_principal(request)
 
 
 MaybeSignedIn = Annotated[Principal | None, Depends(maybe_signed_in)]
@@ -48,7 +48,7 @@ MaybeSignedIn = Annotated[Principal | None, Depends(maybe_signed_in)]
 
 def signed_in(request: Request, principal: MaybeSignedIn) -> Principal:
     """The verified caller (401 without a valid, unexpired token)."""
-    return principal or auth.current_principal(request)  # the latter raises the 401
+    return principal or auth.token_principal(request)  # the latter raises the 401
 
 
 def organizer(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
@@ -58,7 +58,7 @@ def organizer(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
 
 def stream_reader(request: Request, _credentials: Bearer) -> Principal:
     """Like :func:`signed_in`, also accepting ``access_token`` in the query."""
-    return auth.stream_principal(request)
+    return auth.stream_token_principal(request)
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hackathon_shared.service_app import ServiceRuntime, create_service_app
+from hackathon_shared.topics import (
+    REGISTRATION_CONTACTS,
+    REGISTRATION_EVENTS,
+    SCORING_EVENTS,
+    SUBMISSIONS_EVENTS,
+)
 from notifications.adapters.mailer import Mailer
 from notifications.adapters.webhook_client import WebhookClient
 from notifications.entrypoints.http import router
@@ -30,6 +36,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
             WebhookClient(
                 settings.webhook_timeout_seconds, settings.webhook_allow_private_addresses
             ),
+            names_caught_up=lambda: runtime.caught_up({REGISTRATION_CONTACTS: None}),
         )
         dispatcher.start()
         dispatchers.append(dispatcher)
@@ -43,6 +50,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[router],
         subscribe=subscribe,
+        reads=[REGISTRATION_EVENTS, SUBMISSIONS_EVENTS, SCORING_EVENTS, REGISTRATION_CONTACTS],
         on_started=start_dispatcher,
         on_stopping=stop_dispatcher,
         title="Notifications service",

@@ -30,10 +30,6 @@ class NotificationsSettings(ServiceSettings):
     # A claimed delivery that no outcome was recorded for (the replica died) is taken again
     # after this long.
     delivery_lease_seconds: float = Field(default=60.0, gt=0)
-    # An e-mail waits up to this long after it was queued for the names it mentions (people's
-    # names and team names come on other topics than the event) before it goes out with the
-    # neutral wording ("a participant"); the wait is not an attempt.
-    email_names_wait_seconds: float = Field(default=10.0, ge=0)
 
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     # Webhook URLs resolving to private, loopback, link-local or reserved addresses are

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hackathon_shared.service_app import ServiceRuntime, create_service_app
+from hackathon_shared.topics import SCORING_EVENTS
 from registration.adapters.sign_in_limiter import SignInLimiter
 from registration.entrypoints.accounts_http import router as accounts_router
 from registration.entrypoints.hackathons_http import router as hackathons_router
@@ -35,8 +36,10 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         migrations=MIGRATIONS,
-        routers=[accounts_router, hackathons_router, teams_router],
+        routers=[hackathons_router, teams_router],
+        own_fact_routers=[accounts_router],
         subscribe=subscribe,
+        reads=[SCORING_EVENTS],
         on_started=on_started,
         title="Registration service",
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hackathon_shared.service_app import create_service_app
+from hackathon_shared.topics import REGISTRATION_EVENTS, SUBMISSIONS_EVENTS
 from scoring.entrypoints.http import router
 from scoring.entrypoints.subscribers import subscribe
 from scoring.settings import ScoringSettings
@@ -20,5 +21,6 @@ def create_app(settings: ScoringSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[router],
         subscribe=subscribe,
+        reads=[REGISTRATION_EVENTS, SUBMISSIONS_EVENTS],
         title="Scoring service",
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hackathon_shared.service_app import create_service_app
+from hackathon_shared.topics import REGISTRATION_EVENTS, SCORING_EVENTS
 from submissions.entrypoints.http import router
 from submissions.entrypoints.subscribers import subscribe
 from submissions.settings import SubmissionsSettings
@@ -20,5 +21,6 @@ def create_app(settings: SubmissionsSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         routers=[router],
         subscribe=subscribe,
+        reads=[REGISTRATION_EVENTS, SCORING_EVENTS],
         title="Submissions service",
     )

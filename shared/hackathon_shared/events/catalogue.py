@@ -88,6 +88,15 @@ SubmissionKind = Literal["technology", "business", "social"]
 Channel = Literal["in_app", "email", "webhook"]
 Producer = Literal["registration", "submissions", "scoring", "notifications"]
 
+PHASES: tuple[str, ...] = ("draft", "registration", "hacking", "judging", "finished")
+"""The phases in their one order: a hackathon only moves forward along it."""
+
+
+def phase_index(phase: str) -> int:
+    """Where ``phase`` stands in :data:`PHASES`."""
+    return PHASES.index(phase)
+
+
 PERSONAL_DATA_FIELDS: frozenset[str] = frozenset(
     {"email", "display_name", "password", "password_hash", "full_name", "first_name", "last_name"}
 )
@@ -100,6 +109,21 @@ class PayloadPart(BaseModel):
     fields so that re-encoding reproduces the original JSON."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class SeenFact(PayloadPart):
+    """A fact of another service that a decision was taken on: that service's aggregate as of
+    its event number ``sequence``. Sequences, not offsets: they stay the same when the log is
+    rebuilt from the outboxes. A consumer applies an event only once it has applied every
+    fact the event names (causal delivery), and the audit checks the decision against the
+    state at those positions."""
+
+    producer: Producer
+    aggregate_id: Id
+    sequence: int = Field(ge=1)
+
+
+SeenFacts = list[SeenFact]
 
 
 class CatalogueEvent(Envelope):
@@ -406,11 +430,13 @@ class SubmissionReceivedPayload(Payload):
     submitted_by: Id
     first_submitted_at: Timestamp
     members: list[Id] = Field(default_factory=list)
-    """The team's members (account ids) as the submissions service knew them when it accepted
-    this version: its copy of the team up to the team's event number ``team_sequence`` on
-    ``registration.events``. A consumer that has read less of that topic uses these instead
-    of its own copy. Both optional, so that events written without them still read."""
+    """Superseded by ``seen``; kept so that events written with it still read. Earlier
+    versions carried the team's members as the submissions service knew them, as of the
+    team's event number ``team_sequence``."""
     team_sequence: int | None = Field(default=None, ge=1)
+    seen: SeenFacts = Field(default_factory=list)
+    """The hackathon and the team as the submissions service knew them when it accepted this
+    version (registration's aggregates and their sequences)."""
 
 
 class SubmissionReceived(_SubmissionsEvent):
@@ -429,6 +455,8 @@ class SubmissionWithdrawnPayload(Payload):
     hackathon_id: Id
     team_id: Id
     reason: str
+    seen: SeenFacts = Field(default_factory=list)
+    """The team's withdrawal this follows from, when it does."""
 
 
 class SubmissionWithdrawn(_SubmissionsEvent):
@@ -452,6 +480,8 @@ class JudgeAssignedPayload(Payload):
     submission_id: Id
     team_id: Id
     judge_id: Id
+    seen: SeenFacts = Field(default_factory=list)
+    """The hackathon (in judging) and the submission the assignment was decided on."""
 
 
 class JudgeAssigned(_ScoringEvent):
@@ -476,6 +506,8 @@ class ScoreSubmittedPayload(Payload):
     total: FiniteFloat
     revision: int = Field(ge=1)
     comment: str | None = None
+    seen: SeenFacts = Field(default_factory=list)
+    """The hackathon (in judging) and the submission the score was accepted on."""
 
 
 class ScoreSubmitted(_ScoringEvent):
@@ -514,6 +546,8 @@ class ResultsPublishedPayload(Payload):
     entries: list[RankingEntry]
     awards: list[AwardGranted]
     published_by: Id
+    seen: SeenFacts = Field(default_factory=list)
+    """The hackathon, the ranked teams and their submissions the results were computed on."""
 
 
 class ResultsPublished(_ScoringEvent):
@@ -818,6 +852,7 @@ __all__ = [
     "ANY_EVENT_ADAPTER",
     "EVENT_CLASSES",
     "PERSONAL_DATA_FIELDS",
+    "PHASES",
     "AccountCreated",
     "AccountCreatedPayload",
     "AccountErased",
@@ -862,6 +897,8 @@ __all__ = [
     "ScoreSubmitted",
     "ScoreSubmittedPayload",
     "Sector",
+    "SeenFact",
+    "SeenFacts",
     "SubmissionKind",
     "SubmissionReceived",
     "SubmissionReceivedPayload",
@@ -879,4 +916,5 @@ __all__ = [
     "decode_contact",
     "decode_event",
     "event_tag",
+    "phase_index",
 ]

@@ -117,6 +117,9 @@ class TeamMember(NotificationsTable, table=True):
     team_id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(primary_key=True, max_length=64)
     joined_seq: int = 0  # the joining event's sequence in the team's chain, for a stable order
+    # The leaving event's sequence; a member who left stays, so that the team can be told
+    # as of an earlier sequence (the one a submission was accepted on).
+    left_seq: int | None = None
 
 
 class ErasedAccount(NotificationsTable, table=True):

@@ -1,6 +1,11 @@
-"""Who hears what: pure functions from an event (and the team members known before it) to
-the notifications it causes. A draft holds ids and values only; names are looked up when
-the notification is rendered."""
+"""Who hears what: pure functions from an event (and the team members as the event saw
+them) to the notifications it causes. A draft holds ids and values only; names are looked up
+when the notification is rendered.
+
+An event decided on another topic's facts names the team's sequence it saw (``seen``); the
+consumer applies it only once this service's copy of the team has reached that sequence
+(causal delivery), and the team is then taken as of that sequence: who was a member when the
+submission was accepted, or when the results were computed."""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from hackathon_shared.events.catalogue import (
     JudgeEnrolled,
     ResultsPublished,
     SubmissionReceived,
-    SubmissionReceivedPayload,
     TeamMemberJoined,
     TeamMemberLeft,
     TeamRegistered,
@@ -40,13 +44,25 @@ class NotificationDraft:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def teams_concerned(event: Envelope) -> list[str]:
-    """The teams whose members (as known before the event) the rules need."""
-    if isinstance(event, TeamMemberJoined | TeamMemberLeft | SubmissionReceived):
-        return [event.payload.team_id]
+def _seen_team_sequence(event: Envelope, team_id: str) -> int | None:
+    for fact in getattr(event.payload, "seen", None) or ():
+        if fact.producer == "registration" and fact.aggregate_id == team_id:
+            return int(fact.sequence)
+    return None
+
+
+def teams_concerned(event: Envelope) -> dict[str, int | None]:
+    """The teams whose members the rules need, each as of the team's event number the event
+    saw (None: as this service knows it before the event, which for the team's own events
+    is exactly the state before them, one aggregate's events being in order)."""
+    if isinstance(event, TeamMemberJoined | TeamMemberLeft):
+        return {event.payload.team_id: None}
+    if isinstance(event, SubmissionReceived):
+        team_id = event.payload.team_id
+        return {team_id: _seen_team_sequence(event, team_id)}
     if isinstance(event, ResultsPublished):
-        return [entry.team_id for entry in event.payload.entries]
-    return []
+        return {e.team_id: _seen_team_sequence(event, e.team_id) for e in event.payload.entries}
+    return {}
 
 
 def _to_each(
@@ -57,13 +73,10 @@ def _to_each(
 
 
 def notifications_for(
-    event: Envelope,
-    members: Mapping[str, Sequence[str]],
-    sequences: Mapping[str, int] | None = None,
+    event: Envelope, members: Mapping[str, Sequence[str]]
 ) -> list[NotificationDraft]:
     """The notifications ``event`` causes; ``members`` maps each team of
-    :func:`teams_concerned` to its members before the event, and ``sequences`` each team to
-    the sequence of the last team event those members reflect (absent: 0)."""
+    :func:`teams_concerned` to its members as of the sequence given there."""
     if isinstance(event, AccountCreated):
         return [NotificationDraft(event.payload.account_id, "welcome")]
     if isinstance(event, TeamRegistered):
@@ -93,11 +106,9 @@ def notifications_for(
             "title": received.title,
             "version": received.version,
         }
-        known = members.get(received.team_id, ())
-        known_sequence = (sequences or {}).get(received.team_id, 0)
-        return _to_each(
-            _submission_team(received, known, known_sequence), "submission_received", context
-        )
+        # The submitter, a member when it was accepted, hears of it in any case.
+        recipients = [*members.get(received.team_id, ()), received.submitted_by]
+        return _to_each(recipients, "submission_received", context)
     if isinstance(event, JudgeEnrolled):
         enrolled = event.payload
         context = {"hackathon_id": enrolled.hackathon_id}
@@ -113,19 +124,6 @@ def notifications_for(
     if isinstance(event, ResultsPublished):
         return _results(event, members)
     return []
-
-
-def _submission_team(
-    received: SubmissionReceivedPayload, known: Sequence[str], known_sequence: int
-) -> list[str]:
-    """Who is told of a submission. The membership events travel on another topic, so this
-    service's copy of the team (as of team event ``known_sequence``) may be behind the
-    submissions service's when it accepted the version (the event's ``members``, as of
-    ``team_sequence``), or ahead of it: the more recent copy wins. The submitter, a member
-    when it was accepted, hears of it in any case."""
-    if received.team_sequence is not None and received.team_sequence > known_sequence:
-        return [*received.members, received.submitted_by]
-    return [*known, received.submitted_by]
 
 
 def _results(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -110,8 +111,12 @@ class Dispatcher:
         settings: NotificationsSettings,
         mailer: Mailer | None,
         webhooks: WebhookClient,
+        names_caught_up: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
+        # Before e-mails are rendered: the barrier on the contact details (names come on
+        # their own topic), so a mail names everyone whose details were in the log by then.
+        self.names_caught_up = names_caught_up
         self.outbox = outbox
         self.settings = settings
         self.mailer = mailer
@@ -141,6 +146,8 @@ class Dispatcher:
 
     async def dispatch_due(self) -> int:
         """Send what is due now; returns how many deliveries were attempted."""
+        if self.names_caught_up is not None and await self._emails_due():
+            await self.names_caught_up()
         claims = await self._claim()
         if not claims:
             return 0
@@ -166,6 +173,19 @@ class Dispatcher:
         else:
             timeout = self.settings.webhook_timeout_seconds
         return min(2 * timeout, self.settings.delivery_lease_seconds / 2)
+
+    async def _emails_due(self) -> bool:
+        async with self.db.sessions() as session:
+            found = await session.exec(
+                select(DeliveryRow.delivery_id)
+                .where(
+                    DeliveryRow.status == "pending",
+                    DeliveryRow.channel == "email",
+                    DeliveryRow.next_attempt_at <= datetime.now(UTC),
+                )
+                .limit(1)
+            )
+            return found.first() is not None
 
     async def _claim(self) -> list[Claimed]:
         now = datetime.now(UTC)
@@ -201,17 +221,10 @@ class Dispatcher:
                         claims.append(base)
                         continue
                     try:
-                        text, complete = await render_for_mail(session, notification)
+                        text = await render_for_mail(session, notification)
                     except Exception as error:  # one bad row must not stop the others
                         log.exception("rendering delivery %s failed", row.delivery_id)
                         claims.append(replace(base, problem=f"rendering failed: {error!r}"[:300]))
-                        continue
-                    waited = (now - row.created_at).total_seconds()
-                    if not complete and waited < self.settings.email_names_wait_seconds:
-                        # Not an attempt: look again at the next round.
-                        row.next_attempt_at = now + timedelta(
-                            seconds=self.settings.delivery_interval_seconds
-                        )
                         continue
                     claims.append(
                         replace(base, to=contact.email, subject=text.subject, body=text.body)

@@ -24,7 +24,6 @@ from notifications.service.view import (
     erased_among,
     members_of,
     names_for,
-    team_sequences,
 )
 
 
@@ -42,9 +41,7 @@ class Recorder:
     email_enabled: bool
 
     async def __call__(self, session: AsyncSession, event: Envelope) -> None:
-        teams = teams_concerned(event)
-        members = await members_of(session, teams)
-        drafts = notifications_for(event, members, await team_sequences(session, teams))
+        drafts = notifications_for(event, await members_of(session, teams_concerned(event)))
         erased = await erased_among(session, (d.account_id for d in drafts))
         drafts = [d for d in drafts if d.account_id not in erased]
         await apply_to_view(session, event)
@@ -148,20 +145,13 @@ async def render_rows(
     return [_view(row, names) for row in rows]
 
 
-async def render_for_mail(
-    session: AsyncSession, row: NotificationRow
-) -> tuple[NotificationView, bool]:
-    """The notification rendered with the names known now, and whether every name it
-    mentions was known (an erased person's never will be, and does not count as missing)."""
+async def render_for_mail(session: AsyncSession, row: NotificationRow) -> NotificationView:
+    """The notification rendered with the names known now (the dispatcher has passed the
+    barrier on the contact details first); a name not known, such as an erased person's,
+    reads in the neutral wording."""
     mentioned = mentioned_in([row])
     names = await names_for(session, mentioned.accounts, mentioned.teams, mentioned.hackathons)
-    unnamed = mentioned.accounts - names.people.keys()
-    complete = not (
-        (unnamed and unnamed - await erased_among(session, unnamed))
-        or mentioned.teams - names.teams.keys()
-        or mentioned.hackathons - names.hackathons.keys()
-    )
-    return _view(row, names), complete
+    return _view(row, names)
 
 
 async def list_feed(

@@ -4,7 +4,7 @@ Kept from events and from ``registration.contacts``; idempotent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from sqlmodel import col, delete, select
@@ -54,52 +54,32 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
                 )
     elif isinstance(event, TeamMemberJoined):
         joined = event.payload
-        await _saw_team_event(session, joined.team_id, event.sequence)
-        if await session.get(TeamMember, (joined.team_id, joined.account_id)) is None:
-            session.add(
-                TeamMember(
-                    team_id=joined.team_id,
-                    account_id=joined.account_id,
-                    joined_seq=event.sequence,
-                )
-            )
+        member = await session.get(TeamMember, (joined.team_id, joined.account_id))
+        if member is None or (member.left_seq is not None and member.left_seq < event.sequence):
+            member = member or TeamMember(team_id=joined.team_id, account_id=joined.account_id)
+            member.joined_seq, member.left_seq = event.sequence, None
+            session.add(member)
     elif isinstance(event, TeamMemberLeft):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
         member = await session.get(TeamMember, (event.payload.team_id, event.payload.account_id))
-        if member is not None:
-            await session.delete(member)
+        if member is not None and member.left_seq is None and member.joined_seq < event.sequence:
+            member.left_seq = event.sequence
+            session.add(member)
     elif isinstance(event, TeamWithdrawn):
         team_row = await session.get(KnownTeam, event.payload.team_id)
         if team_row is not None:
             team_row.withdrawn = True
             session.add(team_row)
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
     elif isinstance(event, AccountErased):
         await erase_account(session, event.payload.account_id)
     await session.flush()
 
 
-async def _saw_team_event(session: AsyncSession, team_id: str, sequence: int) -> None:
-    """Remember how far this copy of the team goes in the team's chain."""
-    team = await session.get(KnownTeam, team_id)
-    if team is not None and sequence > team.sequence:
-        team.sequence = sequence
-        session.add(team)
-
-
-async def team_sequences(session: AsyncSession, team_ids: Iterable[str]) -> dict[str, int]:
-    """How far this service's copy of each team goes in the team's chain (0: not known)."""
-    wanted = list(dict.fromkeys(team_ids))
-    found: dict[str, int] = dict.fromkeys(wanted, 0)
-    if wanted:
-        rows = await session.exec(select(KnownTeam).where(col(KnownTeam.team_id).in_(wanted)))
-        found.update({row.team_id: row.sequence for row in rows.all()})
-    return found
-
-
-async def members_of(session: AsyncSession, team_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Each team's current members, in the order they joined."""
-    wanted = list(dict.fromkeys(team_ids))
+async def members_of(
+    session: AsyncSession, teams: Mapping[str, int | None]
+) -> dict[str, list[str]]:
+    """Each team's members in the order they joined: as of the team's event number given, or
+    now where it is None."""
+    wanted = list(teams)
     if not wanted:
         return {}
     rows = await session.exec(
@@ -109,7 +89,13 @@ async def members_of(session: AsyncSession, team_ids: Iterable[str]) -> dict[str
     )
     found: dict[str, list[str]] = {team_id: [] for team_id in wanted}
     for row in rows.all():
-        found[row.team_id].append(row.account_id)
+        as_of = teams[row.team_id]
+        if as_of is None:
+            member = row.left_seq is None
+        else:
+            member = row.joined_seq <= as_of and (row.left_seq is None or row.left_seq > as_of)
+        if member:
+            found[row.team_id].append(row.account_id)
     return found
 
 

@@ -52,7 +52,7 @@ async def register_webhook(
     async with db.transaction() as session:
         # Locks the hackathon's row, so that two registrations cannot both pass the cap.
         if await session.get(KnownHackathon, hackathon_id, with_for_update=True) is None:
-            raise ProblemError(409, "not-yet-known", "this hackathon is not known here yet; retry")
+            raise ProblemError(404, "hackathon-not-found", f"no hackathon {hackathon_id}")
         existing = await session.exec(
             select(func.count()).where(WebhookRow.hackathon_id == hackathon_id)
         )

@@ -37,6 +37,7 @@ from hackathon_shared.events.catalogue import (
 )
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.pagination import keyset_page
+from hackathon_shared.positions import seen_facts
 from hackathon_shared.problems import ProblemError
 from scoring.adapters.tables import (
     AssignmentRow,
@@ -147,6 +148,11 @@ class Judging:
                 existing,
             )
             for submission_id, judge_id in result.added:
+                seen = await seen_facts(
+                    session,
+                    self.outbox.topics,
+                    [("registration", hackathon_id), ("submissions", submission_id)],
+                )
                 session.add(
                     AssignmentRow(
                         submission_id=submission_id,
@@ -163,6 +169,7 @@ class Judging:
                         submission_id=submission_id,
                         team_id=teams[submission_id],
                         judge_id=judge_id,
+                        seen=seen,
                     ),
                     aggregate_id=submission_id,
                     correlation_id=correlation_id,
@@ -247,10 +254,8 @@ class Judging:
                 with_for_update={"read": True},
                 populate_existing=True,
             )
-            if hackathon is None:  # its hackathon's events have not arrived yet
-                raise ProblemError(
-                    409, "not-yet-known", "this hackathon is not known here yet; retry"
-                )
+            if hackathon is None:  # a submission names the hackathon it was received for
+                raise ProblemError(404, "hackathon-not-found", "no hackathon for this submission")
             submission = await session.get(
                 KnownSubmission, submission_id, with_for_update=True, populate_existing=True
             )
@@ -284,6 +289,11 @@ class Judging:
             row.comment, row.scored_at = comment, now
             session.add(row)
             await session.flush()
+            seen = await seen_facts(
+                session,
+                self.outbox.topics,
+                [("registration", hackathon.hackathon_id), ("submissions", submission_id)],
+            )
             await self.outbox.append(
                 session,
                 ScoreSubmitted,
@@ -295,6 +305,7 @@ class Judging:
                     total=total,
                     revision=revision,
                     comment=comment,
+                    seen=seen,
                 ),
                 aggregate_id=submission_id,
                 correlation_id=correlation_id,
@@ -400,6 +411,15 @@ class Judging:
                 )
             )
             await session.flush()
+            seen = await seen_facts(
+                session,
+                self.outbox.topics,
+                [
+                    ("registration", hackathon_id),
+                    *(("registration", e.team_id) for e in entries),
+                    *(("submissions", e.submission_id) for e in entries),
+                ],
+            )
             await self.outbox.append(
                 session,
                 ResultsPublished,
@@ -417,6 +437,7 @@ class Judging:
                     ],
                     awards=[AwardGranted(**a.model_dump()) for a in awards],
                     published_by=organizer_id,
+                    seen=seen,
                 ),
                 aggregate_id=hackathon_id,
                 correlation_id=correlation_id,

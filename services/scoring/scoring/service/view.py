@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.api.judging import GrantedAward, LeaderboardEntry
@@ -23,6 +24,8 @@ from hackathon_shared.events.catalogue import (
     SubmissionReceived,
     SubmissionWithdrawn,
     TeamRegistered,
+    TeamWithdrawn,
+    phase_index,
 )
 from hackathon_shared.events.envelope import Envelope
 from scoring.adapters.tables import (
@@ -34,8 +37,6 @@ from scoring.adapters.tables import (
     ResultsRow,
     ScoreRow,
 )
-
-PHASE_ORDER = ("draft", "registration", "hacking", "judging", "finished")
 
 
 async def apply_event(session: AsyncSession, event: Envelope) -> None:
@@ -55,9 +56,7 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
     elif isinstance(event, HackathonPhaseChanged):
         hackathon = await session.get(JudgedHackathon, event.payload.hackathon_id)
         to_phase = event.payload.to_phase
-        if hackathon is not None and PHASE_ORDER.index(to_phase) > PHASE_ORDER.index(
-            hackathon.phase
-        ):
+        if hackathon is not None and phase_index(to_phase) > phase_index(hackathon.phase):
             hackathon.phase = to_phase
             session.add(hackathon)
     elif isinstance(event, JudgeEnrolled):
@@ -74,10 +73,24 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
     elif isinstance(event, TeamRegistered):
         if await session.get(KnownTeam, event.payload.team_id) is None:
             session.add(KnownTeam(team_id=event.payload.team_id, name=event.payload.name))
+    elif isinstance(event, TeamWithdrawn):
+        # The team's submission stops competing with the team's own event (registration's
+        # topic), not only once the submissions service's `SubmissionWithdrawn` follows.
+        team = await session.get(KnownTeam, event.payload.team_id)
+        if team is not None:
+            team.withdrawn = True
+            session.add(team)
+        found = await session.exec(
+            select(KnownSubmission).where(KnownSubmission.team_id == event.payload.team_id)
+        )
+        for submission in found.all():
+            submission.withdrawn = True
+            session.add(submission)
     elif isinstance(event, SubmissionReceived):
         received = event.payload
         row = await session.get(KnownSubmission, received.submission_id)
         if row is None:
+            team = await session.get(KnownTeam, received.team_id)
             session.add(
                 KnownSubmission(
                     submission_id=received.submission_id,
@@ -85,6 +98,7 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
                     team_id=received.team_id,
                     title=received.title,
                     first_submitted_at=received.first_submitted_at,
+                    withdrawn=team is not None and team.withdrawn,
                 )
             )
         else:

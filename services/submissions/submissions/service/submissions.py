@@ -1,4 +1,10 @@
-"""Submission use cases: submit (a new version), read one, list a hackathon's."""
+"""Submission use cases: submit (a new version), read one, list a hackathon's, and withdraw a
+team's submission when the team withdrew.
+
+Every HTTP request passes the barrier on registration's and scoring's topics first (the
+service shell), so the copies of teams, members, phases and assignments read here include
+every write acknowledged before the request: a team or hackathon not found here does not
+exist (docs/consistency.md)."""
 
 from __future__ import annotations
 
@@ -10,9 +16,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.auth import Principal
 from hackathon_shared.db import Database
-from hackathon_shared.events.catalogue import SubmissionReceived, SubmissionReceivedPayload
+from hackathon_shared.events.catalogue import (
+    SubmissionReceived,
+    SubmissionReceivedPayload,
+    SubmissionWithdrawn,
+    SubmissionWithdrawnPayload,
+    TeamWithdrawn,
+)
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.pagination import keyset_page
+from hackathon_shared.positions import seen_facts
 from hackathon_shared.problems import ProblemError
 from submissions.adapters.tables import (
     KnownAssignment,
@@ -24,13 +37,8 @@ from submissions.adapters.tables import (
 from submissions.domain.rules import check_can_submit, may_read, new_submission_id
 
 
-def _not_yet_known(what: str) -> ProblemError:
-    return ProblemError(
-        409,
-        "not-yet-known",
-        f"this {what} is not known here yet; retry in a moment",
-        headers={"Retry-After": "1"},
-    )
+def _team_not_found(team_id: str) -> ProblemError:
+    return ProblemError(404, "team-not-found", f"no team {team_id}")
 
 
 def view_of(row: SubmissionRow) -> SubmissionView:
@@ -64,12 +72,12 @@ class Submissions:
             # The team row is the lock that orders one team's versions.
             team = await session.get(KnownTeam, team_id, with_for_update=True)
             if team is None:
-                raise _not_yet_known("team")
+                raise _team_not_found(team_id)
             if not await _is_member(session, team_id, author.account_id):
                 raise ProblemError(403, "not-a-member", "only the team's members submit for it")
             hackathon = await session.get(KnownHackathon, team.hackathon_id)
             if hackathon is None:
-                raise _not_yet_known("hackathon")
+                raise _team_not_found(team_id)
             found_members = await session.exec(
                 select(KnownMember.account_id)
                 .where(KnownMember.team_id == team_id)
@@ -117,6 +125,11 @@ class Submissions:
             row.submitted_at = now
             session.add(row)
             await session.flush()
+            seen = await seen_facts(
+                session,
+                self.outbox.topics,
+                [("registration", team.hackathon_id), ("registration", team_id)],
+            )
             await self.outbox.append(
                 session,
                 SubmissionReceived,
@@ -133,8 +146,7 @@ class Submissions:
                     demo_url=row.demo_url,
                     submitted_by=author.account_id,
                     first_submitted_at=row.first_submitted_at,
-                    members=members,
-                    team_sequence=team.sequence or None,
+                    seen=seen,
                 ),
                 aggregate_id=row.submission_id,
                 correlation_id=correlation_id,
@@ -178,3 +190,28 @@ class Submissions:
                 cursor,
             )
         return [view_of(row) for row in rows], next_cursor
+
+
+async def withdraw_for_team(session: AsyncSession, outbox: Outbox, event: TeamWithdrawn) -> None:
+    """The team withdrew: its submission, if it has an active one, no longer competes. Called
+    by the subscriber, in the transaction that applies ``TeamWithdrawn``."""
+    submission = await _submission_of(session, event.payload.team_id)
+    if submission is None or submission.status == "withdrawn":
+        return
+    submission.status = "withdrawn"
+    session.add(submission)
+    seen = await seen_facts(session, outbox.topics, [("registration", event.payload.team_id)])
+    await outbox.append(
+        session,
+        SubmissionWithdrawn,
+        SubmissionWithdrawnPayload(
+            submission_id=submission.submission_id,
+            hackathon_id=submission.hackathon_id,
+            team_id=submission.team_id,
+            reason="the team withdrew",
+            seen=seen,
+        ),
+        aggregate_id=submission.submission_id,
+        correlation_id=event.correlation_id,
+        causation_id=str(event.event_id),
+    )

@@ -5,9 +5,10 @@ the log. Per-aggregate order is guaranteed by the log (one aggregate, one partit
 aggregates the handlers do not depend on order (a team may be heard of before its hackathon).
 Redeliveries are absorbed by the inbox and, besides, every change here is idempotent.
 
-Live, a team's withdrawal also withdraws its submission and publishes `SubmissionWithdrawn`
-(a decision). On a rebuild nothing is decided again: the service's own events
-(`SubmissionReceived`, `SubmissionWithdrawn`) are replayed into the submissions table."""
+A projection decides nothing: live, the subscriber also calls the withdrawal use case after a
+team's `TeamWithdrawn` (``submissions.service.submissions.withdraw_for_team``). On a rebuild
+the service's own events (`SubmissionReceived`, `SubmissionWithdrawn`) are replayed into the
+submissions table instead."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.db import Database
@@ -25,14 +26,13 @@ from hackathon_shared.events.catalogue import (
     JudgeAssigned,
     SubmissionReceived,
     SubmissionWithdrawn,
-    SubmissionWithdrawnPayload,
     TeamMemberJoined,
     TeamMemberLeft,
     TeamRegistered,
     TeamWithdrawn,
+    phase_index,
 )
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.outbox import Outbox
 from submissions.adapters.tables import (
     KnownAssignment,
     KnownHackathon,
@@ -41,26 +41,15 @@ from submissions.adapters.tables import (
     SubmissionRow,
 )
 
-PHASE_ORDER = ("draft", "registration", "hacking", "judging", "finished")
-
-
-async def _saw_team_event(session: AsyncSession, team_id: str, sequence: int) -> None:
-    """Remember how far this copy of the team goes in the team's chain (see
-    ``SubmissionReceivedPayload.team_sequence``). The row lock also orders it with a submit."""
-    team = await session.get(KnownTeam, team_id, with_for_update=True)
-    if team is not None and sequence > team.sequence:
-        team.sequence = sequence
-        session.add(team)
-
 
 async def _add_member(session: AsyncSession, team_id: str, account_id: str) -> None:
     if await session.get(KnownMember, (team_id, account_id)) is None:
         session.add(KnownMember(team_id=team_id, account_id=account_id))
 
 
-async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | None) -> None:
-    """Project one event. ``outbox`` is given live (decisions are published) and None on a
-    rebuild (the service's own events are replayed instead)."""
+async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: bool = False) -> None:
+    """Project one event. On a rebuild (``rebuilding``) the service's own events are replayed
+    too."""
     if isinstance(event, HackathonCreated):
         created = event.payload
         if await session.get(KnownHackathon, created.hackathon_id) is None:
@@ -76,9 +65,7 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
     elif isinstance(event, HackathonPhaseChanged):
         hackathon = await session.get(KnownHackathon, event.payload.hackathon_id)
         to_phase = event.payload.to_phase
-        if hackathon is not None and PHASE_ORDER.index(to_phase) > PHASE_ORDER.index(
-            hackathon.phase
-        ):
+        if hackathon is not None and phase_index(to_phase) > phase_index(hackathon.phase):
             hackathon.phase = to_phase
             session.add(hackathon)
     elif isinstance(event, TeamRegistered):
@@ -90,16 +77,13 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
                     hackathon_id=team.hackathon_id,
                     challenge_id=team.challenge_id,
                     status="active",
-                    sequence=event.sequence,
                 )
             )
             for account_id in team.members:
                 await _add_member(session, team.team_id, account_id)
     elif isinstance(event, TeamMemberJoined):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await _add_member(session, event.payload.team_id, event.payload.account_id)
     elif isinstance(event, TeamMemberLeft):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await session.exec(
             delete(KnownMember).where(
                 col(KnownMember.team_id) == event.payload.team_id,
@@ -107,8 +91,10 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
             )
         )
     elif isinstance(event, TeamWithdrawn):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
-        await _team_withdrawn(session, event, outbox)
+        withdrawn = await session.get(KnownTeam, event.payload.team_id, with_for_update=True)
+        if withdrawn is not None:
+            withdrawn.status = "withdrawn"
+            session.add(withdrawn)
     elif isinstance(event, JudgeAssigned):
         assigned = event.payload
         key = (assigned.submission_id, assigned.judge_id)
@@ -116,45 +102,13 @@ async def apply_event(session: AsyncSession, event: Envelope, outbox: Outbox | N
             session.add(
                 KnownAssignment(submission_id=assigned.submission_id, judge_id=assigned.judge_id)
             )
-    elif isinstance(event, SubmissionReceived) and outbox is None:
+    elif isinstance(event, SubmissionReceived) and rebuilding:
         await _replay_submission(session, event)
-    elif isinstance(event, SubmissionWithdrawn) and outbox is None:
+    elif isinstance(event, SubmissionWithdrawn) and rebuilding:
         row = await session.get(SubmissionRow, event.payload.submission_id)
         if row is not None:
             row.status = "withdrawn"
             session.add(row)
-
-
-async def _team_withdrawn(
-    session: AsyncSession, event: TeamWithdrawn, outbox: Outbox | None
-) -> None:
-    team = await session.get(KnownTeam, event.payload.team_id, with_for_update=True)
-    if team is not None:
-        team.status = "withdrawn"
-        session.add(team)
-    if outbox is None:
-        return
-    found = await session.exec(
-        select(SubmissionRow).where(SubmissionRow.team_id == event.payload.team_id)
-    )
-    submission = found.first()
-    if submission is None or submission.status == "withdrawn":
-        return
-    submission.status = "withdrawn"
-    session.add(submission)
-    await outbox.append(
-        session,
-        SubmissionWithdrawn,
-        SubmissionWithdrawnPayload(
-            submission_id=submission.submission_id,
-            hackathon_id=submission.hackathon_id,
-            team_id=submission.team_id,
-            reason="the team withdrew",
-        ),
-        aggregate_id=submission.submission_id,
-        correlation_id=event.correlation_id,
-        causation_id=str(event.event_id),
-    )
 
 
 async def _replay_submission(session: AsyncSession, event: SubmissionReceived) -> None:
@@ -190,6 +144,6 @@ async def rebuild(db: Database, events: Iterable[Envelope]) -> int:
     ordered = list(events)
     async with db.transaction() as session:
         for event in ordered:
-            await apply_event(session, event, outbox=None)
+            await apply_event(session, event, rebuilding=True)
             await session.flush()
     return len(ordered)

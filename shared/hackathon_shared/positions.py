@@ -1,0 +1,163 @@
+"""What a service has applied of the log, stored in its own database with the effects.
+
+- Positions: per topic and partition, the offset before which every record is applied (or
+  dead-lettered), tagged with the id of the log they belong to (the broker cluster's id: the
+  embedded broker gets a new one at every start, since it keeps nothing). Positions of
+  another log are ignored, so a broker that lost its log is never taken for one that has
+  been read.
+- Sequences: per aggregate of another service's topic, the highest sequence applied: an
+  event names the sequences it was decided on (``seen``), and is applied only after them.
+- Erased principals: accounts whose ``AccountErased`` was applied.
+
+Upserts use each dialect's ``INSERT ... ON CONFLICT``, one statement per batch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiokafka import TopicPartition
+from sqlalchemy import case, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hackathon_shared.events.catalogue import Producer, SeenFact
+from hackathon_shared.messaging_tables import AppliedSequence, ConsumerPosition, ErasedPrincipal
+from hackathon_shared.topics import Topics
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def record_positions(
+    session: AsyncSession, log_id: str, positions: Mapping[TopicPartition, int]
+) -> None:
+    """Store ``next_offset`` per partition: never backwards within one log (a replica that
+    lost its partition may finish an older batch after the new owner moved on), and
+    replaced outright when the log is another one."""
+    if not positions:
+        return
+    table = ConsumerPosition.__table__  # type: ignore[attr-defined]
+    rows = [
+        {"topic": tp.topic, "partition": tp.partition, "log_id": log_id, "next_offset": offset}
+        for tp, offset in sorted(positions.items())
+    ]
+    statement = _insert(session, table).values(rows)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["topic", "partition"],
+        set_={
+            "next_offset": case(
+                (
+                    table.c.log_id == excluded.log_id,
+                    _greatest(session, table.c.next_offset, excluded.next_offset),
+                ),
+                else_=excluded.next_offset,
+            ),
+            "log_id": excluded.log_id,
+        },
+    )
+    await session.exec(statement)
+
+
+def _greatest(session: AsyncSession, a: Any, b: Any) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    # SQLite's two-argument max() is a scalar function; PostgreSQL spells it greatest().
+    return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
+
+
+async def read_positions(
+    session: AsyncSession, log_id: str, topics: Iterable[str]
+) -> dict[TopicPartition, int]:
+    rows = await session.exec(
+        select(ConsumerPosition.topic, ConsumerPosition.partition, ConsumerPosition.next_offset)
+        .where(ConsumerPosition.log_id == log_id)
+        .where(col(ConsumerPosition.topic).in_(list(set(topics))))
+    )
+    return {TopicPartition(topic, partition): offset for topic, partition, offset in rows.all()}
+
+
+async def record_sequences(session: AsyncSession, sequences: Mapping[tuple[str, str], int]) -> None:
+    """Raise each (topic, aggregate) to at least the given sequence."""
+    if not sequences:
+        return
+    table = AppliedSequence.__table__  # type: ignore[attr-defined]
+    rows = [
+        {"topic": topic, "aggregate_id": aggregate, "sequence": sequence}
+        for (topic, aggregate), sequence in sorted(sequences.items())
+    ]
+    statement = _insert(session, table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["topic", "aggregate_id"],
+        set_={"sequence": _greatest(session, table.c.sequence, statement.excluded.sequence)},
+    )
+    await session.exec(statement)
+
+
+async def applied_sequences(
+    session: AsyncSession, wanted: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The applied sequence of each (topic, aggregate) asked for that has one."""
+    keys = list(set(wanted))
+    if not keys:
+        return {}
+    found: dict[tuple[str, str], int] = {}
+    aggregates = {aggregate for _topic, aggregate in keys}
+    rows = await session.exec(
+        select(AppliedSequence.topic, AppliedSequence.aggregate_id, AppliedSequence.sequence).where(
+            col(AppliedSequence.aggregate_id).in_(aggregates)
+        )
+    )
+    for topic, aggregate, sequence in rows.all():
+        if (topic, aggregate) in keys:
+            found[(topic, aggregate)] = sequence
+    return found
+
+
+async def record_erasure(session: AsyncSession, account_id: str) -> None:
+    statement = _insert(session, ErasedPrincipal.__table__).values(  # type: ignore[attr-defined]
+        account_id=account_id
+    )
+    await session.exec(statement.on_conflict_do_nothing(index_elements=["account_id"]))
+
+
+async def is_erased(session: AsyncSession, account_id: str) -> bool:
+    return await session.get(ErasedPrincipal, account_id) is not None
+
+
+class Progress:
+    """The service's log identity and a signal raised each time this process applied a batch,
+    so that a waiting barrier or a causal wait looks again at once instead of at its next
+    poll."""
+
+    def __init__(self, log_id: str = "") -> None:
+        self.log_id = log_id
+        self._applied = asyncio.Event()
+
+    def applied(self) -> None:
+        self._applied.set()
+        self._applied = asyncio.Event()
+
+    async def wait_applied(self, timeout: float) -> None:
+        event = self._applied
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+
+async def seen_facts(
+    session: AsyncSession, topics: Topics, facts: Iterable[tuple[Producer, str]]
+) -> list[SeenFact]:
+    """The positions a decision is taken on: for each (producer, aggregate), the sequence
+    this service has applied of it (aggregates it has not heard of are left out)."""
+    wanted = [(producer, topics.events_of(producer), aggregate) for producer, aggregate in facts]
+    applied = await applied_sequences(session, [(topic, agg) for _p, topic, agg in wanted])
+    return [
+        SeenFact(producer=producer, aggregate_id=aggregate, sequence=applied[(topic, aggregate)])
+        for producer, topic, aggregate in dict.fromkeys(wanted)
+        if (topic, aggregate) in applied
+    ]

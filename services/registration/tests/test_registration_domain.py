@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from hackathon_shared.events.catalogue import PHASES
 from hackathon_shared.problems import ProblemError
 from registration.adapters.sign_in_limiter import SignInLimiter
-from registration.domain.hackathons import PHASES, check_organizer_move
+from registration.domain.hackathons import check_organizer_move
 from registration.domain.teams import (
     check_room,
     check_team_slots,

@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Union, overload
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, overload
 
 from pydantic import (
     AwareDatetime,
@@ -88,7 +88,7 @@ SubmissionKind = Literal["technology", "business", "social"]
 Channel = Literal["in_app", "email", "webhook"]
 Producer = Literal["registration", "submissions", "scoring", "notifications"]
 
-PHASES: tuple[str, ...] = ("draft", "registration", "hacking", "judging", "finished")
+PHASES: tuple[str, ...] = get_args(Phase)
 """The phases in their one order: a hackathon only moves forward along it."""
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
+from hackathon_shared.events.catalogue import PHASES
 from hackathon_shared.problems import ProblemError
 
-PHASES = ("draft", "registration", "hacking", "judging", "finished")
+# The phase order is the event contract's (``PHASES``): one home for every service.
+ORGANIZER_MOVES = dict(itertools.pairwise(PHASES[:-1]))
+"""draft → registration → hacking → judging: the moves an organizer makes."""
 TEAM_PHASES = frozenset({"registration", "hacking"})  # teams form and change
 REGISTRATION_PHASES = frozenset({"registration", "hacking"})
 # ``finished`` is reached only when scoring publishes the results.
-ORGANIZER_MOVES = {"draft": "registration", "registration": "hacking", "hacking": "judging"}
 
 
 def new_hackathon_id() -> str:

@@ -2,10 +2,17 @@
 given), every service and the gateway, each service with its own database.
 
 Used by ``hackathon run`` and by the end-to-end tests, so that the tests exercise exactly what
-a person runs."""
+a person runs.
+
+A service may run as several replicas (``PlatformConfig.replicas``), each a process of its own
+on its own port, all sharing the service's database (PostgreSQL: an SQLite file serves one
+process) and its consumer groups. The gateway then reaches them as Docker's DNS would give
+them, through ``UPSTREAM_HOSTS`` (gateway.balancing): the service's URL names the service, and
+that name maps to every replica's address."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -39,6 +46,24 @@ class PlatformConfig:
     database_urls: dict[str, str] = field(default_factory=dict)  # default: SQLite files
     extra_env: dict[str, str] = field(default_factory=dict)
     ready_timeout: float = 60.0
+    # Processes per service (default one each), e.g. {"submissions": 2, "scoring": 2}; a
+    # service with several needs a PostgreSQL database in ``database_urls``.
+    replicas: dict[str, int] = field(default_factory=dict)
+
+    def replicas_of(self, service: str) -> int:
+        return self.replicas.get(service, 1)
+
+    def check_replicas(self) -> None:
+        for name, count in self.replicas.items():
+            if name not in SERVICES:
+                raise PlatformError(f"replicas of {name!r}: not a service ({', '.join(SERVICES)})")
+            if count < 1:
+                raise PlatformError(f"replicas of {name}: {count}, at least 1 is needed")
+            if count > 1 and not self.database_urls.get(name, "").startswith("postgresql"):
+                raise PlatformError(
+                    f"{count} replicas of {name} need a shared PostgreSQL database in "
+                    "database_urls (an SQLite file serves one process)"
+                )
 
 
 @dataclass
@@ -62,7 +87,17 @@ class Platform:
         return f"http://127.0.0.1:{self.config.gateway_port}"
 
     def service_url(self, name: str) -> str:
-        return next(p.url for p in self.processes if p.name == name)
+        """The URL of the process called ``name``, or of a service's first replica."""
+        named = [p.url for p in self.processes if p.name == name]
+        return named[0] if named else self.replica_urls(name)[0]
+
+    def replica_urls(self, service: str) -> list[str]:
+        """The URL of each replica of ``service``, in replica order (one for a service that
+        runs as one process)."""
+        urls = [p.url for p in self.processes if p.service == service]
+        if not urls:
+            raise PlatformError(f"no process of {service!r} is running")
+        return urls
 
     def _base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -129,6 +164,7 @@ class Platform:
         )
 
     def start(self) -> None:
+        self.config.check_replicas()
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             if not self.bootstrap_servers:
@@ -141,8 +177,10 @@ class Platform:
                 self.bootstrap_servers = self.broker.bootstrap_servers
             env = self._base_env()
             urls: dict[str, str] = {}
-            ports = free_ports(len(SERVICES), avoid={self.config.gateway_port})
-            for name, port in zip(SERVICES, ports, strict=True):
+            upstream_hosts: dict[str, list[str]] = {}
+            counts = {name: self.config.replicas_of(name) for name in SERVICES}
+            ports = iter(free_ports(sum(counts.values()), avoid={self.config.gateway_port}))
+            for name in SERVICES:
                 service_env = dict(env)
                 service_env["SERVICE_NAME"] = name
                 service_env.pop("DATABASE_URL", None)  # never one database for all services
@@ -155,11 +193,22 @@ class Platform:
                     else:
                         service_env.pop("HACKATHON_ORGANIZER_EMAIL", None)
                         service_env.pop("HACKATHON_ORGANIZER_PASSWORD", None)
-                process = self._spawn(name, name, port, service_env)
-                urls[f"{name.upper()}_URL"] = process.url
+                if counts[name] == 1:
+                    process = self._spawn(name, name, next(ports), service_env)
+                    urls[f"{name.upper()}_URL"] = process.url
+                    continue
+                for replica in range(1, counts[name] + 1):
+                    process = self._spawn(f"{name}-{replica}", name, next(ports), service_env)
+                    upstream_hosts.setdefault(name, []).append(process.url.split("//", 1)[1])
+                # The name stands for every replica (gateway.balancing's static hosts).
+                urls[f"{name.upper()}_URL"] = f"http://{name}"
             for process in list(self.processes):
                 self._wait_ready(process)
-            gateway = self._spawn("gateway", "gateway", self.config.gateway_port, env | urls)
+            gateway_env = env | urls
+            if upstream_hosts:
+                given = json.loads(env.get("UPSTREAM_HOSTS") or "{}")
+                gateway_env["UPSTREAM_HOSTS"] = json.dumps(given | upstream_hosts)
+            gateway = self._spawn("gateway", "gateway", self.config.gateway_port, gateway_env)
             self._wait_ready(gateway)
         except BaseException:
             self.stop()

@@ -1,16 +1,18 @@
 """Shared set-up for end-to-end journeys through the gateway, and the broker-side tools they
 need.
 
-Through the API: hackathons moved along their phases, registered people, teams, submissions
-(retrying the answers that only mean "not known here yet"). On the broker: publishing another
-service's event (as scoring would) and reading whole topics up to their end, e.g. to rebuild a
-view from the log. Every helper makes its own people and hackathons, since the platform is
-shared by the whole test session."""
+Through the API: hackathons moved along their phases, registered people, teams, submissions.
+The platform answers as one program would (shared/API.md, Conventions: Consistency): every
+answer includes every write acknowledged before the request, whichever service made it, so
+each step is one plain call right after its cause, asserting the exact answer. On the
+broker: publishing another service's event (as scoring would) and reading whole topics up to
+their end, e.g. to rebuild a view from the log. Every helper makes its own people and
+hackathons, since the platform is shared by the whole test session."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,8 +35,10 @@ Auth = dict[str, str]
 Json = dict[str, Any]
 
 PHASES = ("draft", "registration", "hacking", "judging")
-EVENTUAL_TIMEOUT = 30.0
-"""How long a test waits for one service to hear of another's event."""
+ARRIVAL_TIMEOUT = 30.0
+"""How long a test waits for what is asynchronous by nature: an event to appear on a topic it
+reads itself, a notification, an e-mail, a webhook delivery. Answers of the API are never
+waited for."""
 
 # --------------------------------------------------------------------------------------------
 # People, hackathons and teams
@@ -232,14 +236,6 @@ async def hackathon_view(api: Api, hackathon_id: str) -> Json:
 # --------------------------------------------------------------------------------------------
 
 
-def rule_of(answer: httpx.Response) -> str | None:
-    """The last segment of a problem answer's ``type``; None for other answers."""
-    if not answer.headers.get("content-type", "").startswith("application/problem+json"):
-        return None
-    kind = answer.json().get("type")
-    return str(kind).rsplit("/", 1)[-1] if kind else None
-
-
 def assert_problem(answer: httpx.Response, status: int, rule: str | None = None) -> Json:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json"), answer.headers
@@ -293,103 +289,13 @@ async def get_submission(api: Api, team_id: str, auth: Auth | None) -> httpx.Res
     return await api.http.get(f"/teams/{team_id}/submission", headers=auth or {})
 
 
-async def settled_put(
-    api: Api,
-    team_id: str,
-    auth: Auth,
-    body: Json,
-    *,
-    passing: Collection[str] = ("not-yet-known",),
-    timeout: float = EVENTUAL_TIMEOUT,
-) -> httpx.Response:
-    """PUT the submission until the answer is other than a 409 with one of the ``passing``
-    rules (answers that only mean that the submissions service has not yet heard of a fact
-    from registration), and return that answer."""
-    seen: list[str] = []
-
-    async def attempt() -> list[httpx.Response]:
-        answer = await put_submission(api, team_id, auth, body)
-        if answer.status_code == 409 and rule_of(answer) in passing:
-            seen.append(str(rule_of(answer)))
-            return []
-        return [answer]
-
-    [settled] = await wait_until(
-        attempt,
-        timeout=timeout,
-        interval=0.1,
-        message=lambda: f"submission of {team_id} still answered 409 {seen[-1:]}",
-    )
-    return settled
-
-
-async def submit(
-    api: Api,
-    team_id: str,
-    author: Person,
-    body: Json | None = None,
-    *,
-    passing: Collection[str] = ("not-yet-known", "wrong-phase"),
-) -> Json:
-    """Submit (a new version) for a team in phase hacking, retrying while the submissions
-    service has not heard of the team or of the phase yet. Returns the accepted version."""
-    answer = await settled_put(
-        api, team_id, author.auth, body or submission_body(), passing=passing
-    )
+async def submit(api: Api, team_id: str, author: Person, body: Json | None = None) -> Json:
+    """Submit (a new version) for a team in phase hacking: one call, which must be accepted
+    (201 for the first version, 200 after). Returns the accepted version."""
+    answer = await put_submission(api, team_id, author.auth, body or submission_body())
     assert answer.status_code in (200, 201), answer.text
     accepted: Json = answer.json()
     return accepted
-
-
-async def settled_get(
-    api: Api,
-    team_id: str,
-    auth: Auth,
-    status: int,
-    timeout: float = EVENTUAL_TIMEOUT,
-) -> httpx.Response:
-    """GET the team's submission until it answers ``status`` (for a reader whose right to see
-    it comes from another service's event), and return that answer."""
-    last: list[str] = []
-
-    async def attempt() -> list[httpx.Response]:
-        answer = await get_submission(api, team_id, auth)
-        last[:] = [f"{answer.status_code} {answer.text}"]
-        return [answer] if answer.status_code == status else []
-
-    [settled] = await wait_until(
-        attempt,
-        timeout=timeout,
-        interval=0.1,
-        message=lambda: f"GET of {team_id}'s submission never answered {status}: {last}",
-    )
-    return settled
-
-
-async def known_as_members(
-    api: Api, team_id: str, people: Iterable[Person], timeout: float = EVENTUAL_TIMEOUT
-) -> None:
-    """Wait until the submissions service knows ``people`` as members of the team: their GET
-    of its submission answers 200 or 404 rather than 403. (Right after a join, the joiner is
-    not yet a member there and would be refused a submission with 403.)"""
-
-    async def known(person: Person) -> None:
-        last: list[str] = []
-
-        async def member() -> bool:
-            answer = await get_submission(api, team_id, person.auth)
-            last[:] = [f"{answer.status_code} {answer.text}"]
-            return answer.status_code in (200, 404)
-
-        await wait_until(
-            member,
-            timeout=timeout,
-            interval=0.1,
-            message=lambda: f"{person.name} never known as a member of {team_id}: {last}",
-        )
-
-    for person in people:
-        await known(person)
 
 
 async def list_submissions(
@@ -452,7 +358,7 @@ async def assign_judge(
 
 
 async def read_topics(
-    platform: Platform, topics: Iterable[str], timeout: float = EVENTUAL_TIMEOUT
+    platform: Platform, topics: Iterable[str], timeout: float = ARRIVAL_TIMEOUT
 ) -> list[Envelope]:
     """Every event currently on the platform's ``topics`` (unprefixed), partition after
     partition (so one aggregate's events keep their order).
@@ -501,3 +407,14 @@ async def read_topics(
     finally:
         await consumer.stop()
     return [event for partition in partitions for event in records[partition]]
+
+
+async def last_sequence(platform: Platform, topic: str, aggregate_id: str) -> int:
+    """The sequence of the last event of ``aggregate_id`` now on ``topic`` (unprefixed): how
+    far another service's decision taken now sees that aggregate."""
+    sequences = [
+        e.sequence for e in await read_topics(platform, [topic]) if e.aggregate_id == aggregate_id
+    ]
+    assert sequences, f"no event of {aggregate_id} on {topic}"
+    assert sequences == list(range(1, len(sequences) + 1)), sequences
+    return sequences[-1]

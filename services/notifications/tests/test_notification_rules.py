@@ -29,6 +29,7 @@ from hackathon_shared.events.catalogue import (
     ResultsPublishedPayload,
     ScoreSubmitted,
     ScoreSubmittedPayload,
+    SeenFact,
     SubmissionReceived,
     SubmissionReceivedPayload,
     TeamMemberJoined,
@@ -101,9 +102,15 @@ def member_left(account_id: str, new_captain_id: str | None = None) -> Envelope:
     )
 
 
-def submission_received(
-    team_id: str = TEAM, members: Sequence[str] = (), team_sequence: int | None = None
-) -> Envelope:
+def submission_received(team_id: str = TEAM, team_sequence: int | None = None) -> Envelope:
+    seen = (
+        []
+        if team_sequence is None
+        else [
+            SeenFact(producer="registration", aggregate_id=HACKATHON, sequence=7),
+            SeenFact(producer="registration", aggregate_id=team_id, sequence=team_sequence),
+        ]
+    )
     return sealed(
         SubmissionReceived,
         SubmissionReceivedPayload(
@@ -117,8 +124,7 @@ def submission_received(
             kind="technology",
             submitted_by="acc_a",
             first_submitted_at=START,
-            members=list(members),
-            team_sequence=team_sequence,
+            seen=seen,
         ),
         "sub_1",
     )
@@ -191,13 +197,13 @@ def only_kind(drafts: Sequence[NotificationDraft]) -> str:
 
 def test_account_created_welcomes_the_new_account() -> None:
     event = account_created("acc_new")
-    assert teams_concerned(event) == []
+    assert teams_concerned(event) == {}
     assert notifications_for(event, {}) == [NotificationDraft("acc_new", "welcome")]
 
 
 def test_team_registered_tells_every_member_once() -> None:
     event = team_registered(["acc_a", "acc_b", "acc_c"])
-    assert teams_concerned(event) == []  # the event itself names the members
+    assert teams_concerned(event) == {}  # the event itself names the members
     drafts = notifications_for(event, {})
     assert recipients(drafts) == ["acc_a", "acc_b", "acc_c"]
     assert only_kind(drafts) == "team_registered"
@@ -206,7 +212,7 @@ def test_team_registered_tells_every_member_once() -> None:
 
 def test_team_member_joined_tells_the_members_before_and_the_joiner() -> None:
     event = member_joined("acc_new")
-    assert teams_concerned(event) == [TEAM]
+    assert list(teams_concerned(event)) == [TEAM]
     drafts = notifications_for(event, {TEAM: ["acc_a", "acc_b"]})
     assert recipients(drafts) == ["acc_a", "acc_b", "acc_new"]
     assert only_kind(drafts) == "team_member_joined"
@@ -224,7 +230,7 @@ def test_first_member_of_an_unknown_team_still_hears_of_joining() -> None:
 
 def test_team_member_left_tells_the_remaining_members_and_the_leaver() -> None:
     event = member_left("acc_a", new_captain_id="acc_b")
-    assert teams_concerned(event) == [TEAM]
+    assert list(teams_concerned(event)) == [TEAM]
     drafts = notifications_for(event, {TEAM: ["acc_a", "acc_b", "acc_c"]})
     assert sorted(recipients(drafts)) == ["acc_a", "acc_b", "acc_c"]
     assert len(drafts) == 3
@@ -245,7 +251,7 @@ def test_team_member_left_when_the_view_no_longer_lists_the_leaver() -> None:
 
 def test_submission_received_tells_the_team_members() -> None:
     event = submission_received()
-    assert teams_concerned(event) == [TEAM]
+    assert list(teams_concerned(event)) == [TEAM]
     drafts = notifications_for(event, {TEAM: ["acc_a", "acc_b"], "team_other": ["acc_x"]})
     assert recipients(drafts) == ["acc_a", "acc_b"]
     assert only_kind(drafts) == "submission_received"
@@ -258,40 +264,27 @@ def test_submission_received_tells_the_team_members() -> None:
     }
 
 
-# Membership events come on registration.events, another topic than the submission's: this
-# service's copy of the team may be behind the submissions service's or ahead of it.
+# Membership events come on registration.events, another topic than the submission's. The
+# submission names the team's sequence it was accepted on; it is applied only once this
+# service's copy has reached it, and the team is taken as of that sequence.
 
 
-def test_a_submission_accepted_from_a_newer_team_tells_that_team() -> None:
-    # Here: acc_gone still a member (team event 3); there: acc_gone left, acc_new joined (5).
-    event = submission_received(members=["acc_a", "acc_new"], team_sequence=5)
-    drafts = notifications_for(event, {TEAM: ["acc_a", "acc_gone"]}, {TEAM: 3})
-    assert recipients(drafts) == ["acc_a", "acc_new"]
-    assert only_kind(drafts) == "submission_received"
-
-
-def test_a_submission_accepted_from_an_older_team_tells_the_team_known_here() -> None:
-    # There: acc_b's join not read yet (team event 1); here it is (2).
-    event = submission_received(members=["acc_a"], team_sequence=1)
-    drafts = notifications_for(event, {TEAM: ["acc_a", "acc_b"]}, {TEAM: 2})
-    assert recipients(drafts) == ["acc_a", "acc_b"]
-    same = notifications_for(event, {TEAM: ["acc_a", "acc_b"]}, {TEAM: 1})
-    assert recipients(same) == ["acc_a", "acc_b"]
+def test_a_submission_names_the_team_as_it_was_accepted() -> None:
+    assert teams_concerned(submission_received(team_sequence=5)) == {TEAM: 5}
+    # Written before events named what they saw: the team as known here.
+    assert teams_concerned(submission_received()) == {TEAM: None}
 
 
 def test_the_submitter_always_hears_of_their_submission() -> None:
-    # An event without the team's copy, of a team not known here yet.
+    # A team not known here (an event written before teams were named).
     assert recipients(notifications_for(submission_received(), {})) == ["acc_a"]
-    drafts = notifications_for(submission_received(), {TEAM: ["acc_b"]}, {TEAM: 4})
+    drafts = notifications_for(submission_received(team_sequence=4), {TEAM: ["acc_b"]})
     assert recipients(drafts) == ["acc_b", "acc_a"]
-    # The submitter missing from the event's own list (it is not the rule that puts it there).
-    event = submission_received(members=["acc_b"], team_sequence=9)
-    assert recipients(notifications_for(event, {}, {})) == ["acc_b", "acc_a"]
 
 
 def test_judge_enrolled_tells_the_judge() -> None:
     event = judge_enrolled("acc_judge")
-    assert teams_concerned(event) == []
+    assert teams_concerned(event) == {}
     assert notifications_for(event, {}) == [
         NotificationDraft("acc_judge", "judge_enrolled", {"hackathon_id": HACKATHON})
     ]
@@ -299,7 +292,7 @@ def test_judge_enrolled_tells_the_judge() -> None:
 
 def test_judge_assigned_tells_the_judge_not_the_team() -> None:
     event = judge_assigned("acc_judge")
-    assert teams_concerned(event) == []
+    assert teams_concerned(event) == {}
     drafts = notifications_for(event, {TEAM: ["acc_a"]})
     assert drafts == [
         NotificationDraft(
@@ -318,7 +311,7 @@ def test_results_tell_each_member_their_own_rank_score_and_awards() -> None:
         AwardGranted(name="Unclaimed", kind="other", rank=9, team_id=None),
     ]
     event = results_published([("team_b", 8.123456), ("team_a", 7.5), ("team_c", 3.0)], awards)
-    assert teams_concerned(event) == ["team_b", "team_a", "team_c"]
+    assert list(teams_concerned(event)) == ["team_b", "team_a", "team_c"]
     members = {"team_a": ["acc_a1", "acc_a2"], "team_b": ["acc_b1"], "team_c": ["acc_c1"]}
     drafts = notifications_for(event, members)
     assert sorted(recipients(drafts)) == ["acc_a1", "acc_a2", "acc_b1", "acc_c1"]
@@ -385,7 +378,7 @@ OTHER_EVENTS = [
 
 @pytest.mark.parametrize("event", OTHER_EVENTS, ids=lambda e: e.type)
 def test_other_events_notify_nobody(event: Envelope) -> None:
-    assert teams_concerned(event) == []
+    assert teams_concerned(event) == {}
     assert notifications_for(event, {TEAM: ["acc_a"]}) == []
 
 

@@ -189,6 +189,8 @@ class EventConsumer:
         # another consumer of its own) and so can wait for.
         self.awaits_topics = frozenset(awaits_topics)
         self.causal_wait = causal_wait
+        # The named positions the current batch is waiting for (empty when it waits for none).
+        self.waiting_for: dict[tuple[str, str], int] = {}
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
@@ -264,10 +266,19 @@ class EventConsumer:
             return
         deadline = time.monotonic() + self.causal_wait
         delay = 0.002
+        try:
+            await self._wait_until_applied(needed, deadline, delay)
+        finally:
+            self.waiting_for = {}
+
+    async def _wait_until_applied(
+        self, needed: dict[tuple[str, str], int], deadline: float, delay: float
+    ) -> None:
         while True:
             async with self.db.sessions() as session:
                 applied = await applied_sequences(session, needed)
             needed = {k: seq for k, seq in needed.items() if applied.get(k, 0) < seq}
+            self.waiting_for = needed
             if not needed:
                 return
             left = deadline - time.monotonic()

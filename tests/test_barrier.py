@@ -156,7 +156,13 @@ class Service:
         await count_per_aggregate(session, event)
         self.order.append(f"{event.type}#{event.sequence}")
 
-    async def start(self, topic: str, awaits: tuple[str, ...] = ()) -> EventConsumer:
+    async def start(
+        self,
+        topic: str,
+        awaits: tuple[str, ...] = (),
+        causal_wait: float = 20,
+        barrier: Barrier | None = None,
+    ) -> EventConsumer:
         broker = KafkaBroker(self.bootstrap, enable_idempotence=False, logger=None)
         name = self.topics.name(topic)
         consumer = EventConsumer(
@@ -172,12 +178,20 @@ class Service:
             progress=self.progress,
             topic_names=self.topics,
             awaits_topics={self.topics.name(t) for t in awaits},
-            causal_wait=20,
+            causal_wait=causal_wait,
+            upstream_caught_up=None if barrier is None else self._caught_up(barrier),
         )
         consumer.register()
         await broker.start()
         self.brokers.append(broker)
         return consumer
+
+    def _caught_up(self, barrier: Barrier) -> Any:
+        async def on(topics: set[str]) -> None:
+            prefix = self.topics.prefix
+            await barrier.caught_up(dict.fromkeys(t.removeprefix(prefix) for t in topics))
+
+        return on
 
     async def stop(self) -> None:
         for broker in self.brokers:
@@ -350,6 +364,53 @@ async def test_an_event_is_applied_only_after_the_facts_it_names(
         assert (await tallies(db))[team_id] == 2
     finally:
         await service.stop()
+        await db.dispose()
+
+
+async def test_an_event_naming_a_position_the_log_lacks_is_dead_lettered(
+    database_url: str,
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    group_id: str,
+    kafka_consumer_settings: dict[str, Any],
+) -> None:
+    """A forged or broken event names team event 5 of a team whose log ends at 2: once the
+    wait's bound passed and the team's consumer is at the log's end, it goes to the DLQ and
+    the consumer goes on with the next event."""
+    db = await migrate(database_url)
+    topics = Topics(topic_prefix)
+    team_id = f"team_{uuid.uuid4().hex[:8]}"
+    service = Service(db, kafka_bootstrap, topic_prefix, dict(kafka_consumer_settings), group_id)
+    ends = LogEnds(kafka_bootstrap)
+    barrier = Barrier(db, ends, topics, service.progress, timeout=5)
+    try:
+        await service.start(REGISTRATION_EVENTS)
+        for event in team_events(team_id):
+            await broker.publish(
+                event.to_json().encode(), topics.name(REGISTRATION_EVENTS), key=team_id.encode()
+            )
+        submissions = await service.start(
+            SUBMISSIONS_EVENTS, awaits=(REGISTRATION_EVENTS,), causal_wait=0.5, barrier=barrier
+        )
+        forged = submission_seeing(team_id, 5)
+        await broker.publish(
+            forged.to_json().encode(), topics.name(SUBMISSIONS_EVENTS), key=b"sub_1"
+        )
+        fine = account_created("acc_after")  # behind it, on the same partition
+        await broker.publish(fine.to_json().encode(), topics.name(SUBMISSIONS_EVENTS), key=b"sub_1")
+
+        async def went_on() -> bool:
+            return (await tallies(db)).get("acc_after") == 1
+
+        await wait_until(went_on, timeout=20, message="the consumer went on")
+        assert submissions.dead_lettered == 1
+        counted = await tallies(db)
+        assert "sub_1" not in counted
+        assert counted[team_id] == 2
+    finally:
+        await service.stop()
+        await ends.close()
         await db.dispose()
 
 

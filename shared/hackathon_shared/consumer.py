@@ -57,6 +57,7 @@ from hackathon_shared.positions import (
     record_positions,
     record_sequences,
 )
+from hackathon_shared.problems import ProblemError
 from hackathon_shared.topics import Topics, dlq
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ class EventConsumer:
         topic_names: Topics | None = None,
         awaits_topics: Collection[str] = (),
         causal_wait: float = 30.0,
+        upstream_caught_up: Callable[[set[str]], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.db = db
@@ -191,6 +193,9 @@ class EventConsumer:
         self.causal_wait = causal_wait
         # The named positions the current batch is waiting for (empty when it waits for none).
         self.waiting_for: dict[tuple[str, str], int] = {}
+        # The barrier on the given (prefixed) topics: after a wait's bound, it tells a fact
+        # that is late from one that is not in the log at all.
+        self.upstream_caught_up = upstream_caught_up
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
@@ -217,7 +222,9 @@ class EventConsumer:
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = [self._decode(record) for record in records]
         good = [d for d in deliveries if d.decoded]
-        await self._wait_for_seen(good)
+        unfounded = await self._wait_for_seen(good)
+        held_back = {id(d) for d in unfounded}
+        good = [d for d in good if id(d) not in held_back]
         positions = _next_offsets(deliveries)
         recorded = False
         try:
@@ -236,12 +243,12 @@ class EventConsumer:
             for delivery in good:
                 await self._apply_with_retries(delivery)
         for delivery in deliveries:
-            if not delivery.decoded:
+            if not delivery.decoded or id(delivery) in held_back:
                 await self._dead_letter(delivery)
-        if not recorded:
+        if not recorded or unfounded:
             # Dead-lettered records count as passed: nothing waits for them for ever.
             async with self.db.transaction() as session:
-                await record_sequences(session, _sequences(good))
+                await record_sequences(session, _sequences([*good, *unfounded]))
                 await record_positions(session, self.progress.log_id, positions)
         self.progress.applied()
 
@@ -260,32 +267,52 @@ class EventConsumer:
                 needed[key] = max(needed.get(key, 0), fact.sequence)
         return needed
 
-    async def _wait_for_seen(self, deliveries: Sequence[Delivery]) -> None:
+    async def _wait_for_seen(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """Wait until the service has applied every position the batch's events name.
+        Returns the events that name a position the log does not hold (found once the bound
+        passed and the other topics' consumers had reached their log's end): forged or
+        broken, they go to the dead-letter topic rather than stop the consumer. If the other
+        consumers are behind instead, the batch is fetched again later."""
         needed = self._requirements(deliveries)
         if not needed:
-            return
-        deadline = time.monotonic() + self.causal_wait
-        delay = 0.002
+            return []
         try:
-            await self._wait_until_applied(needed, deadline, delay)
+            missing = await self._wait_until_applied(
+                needed, time.monotonic() + self.causal_wait, 0.002
+            )
+            if not missing:
+                return []
+            described = ", ".join(f"{t}/{a}#{seq}" for (t, a), seq in sorted(missing.items()))
+            if self.upstream_caught_up is None:
+                log.error("%s: still waiting for %s; batch will come again", self.name, described)
+                raise TimeoutError(f"named positions not applied yet: {described}")
+            try:
+                await self.upstream_caught_up({topic for topic, _aggregate in missing})
+            except ProblemError as behind:
+                log.error("%s: still waiting for %s; batch will come again", self.name, described)
+                raise TimeoutError(f"named positions not applied yet: {described}") from behind
+            missing = await self._wait_until_applied(missing, time.monotonic(), 0.0)
         finally:
             self.waiting_for = {}
+        unfounded = [d for d in deliveries if set(self._requirements([d])) & set(missing)]
+        for delivery in unfounded:
+            delivery.error = "names positions the log does not hold: " + ", ".join(
+                f"{t}/{a}#{seq}" for (t, a), seq in sorted(self._requirements([delivery]).items())
+            )
+        return unfounded
 
     async def _wait_until_applied(
         self, needed: dict[tuple[str, str], int], deadline: float, delay: float
-    ) -> None:
+    ) -> dict[tuple[str, str], int]:
+        """Wait, at most until ``deadline``, for the positions; returns those still missing."""
         while True:
             async with self.db.sessions() as session:
                 applied = await applied_sequences(session, needed)
             needed = {k: seq for k, seq in needed.items() if applied.get(k, 0) < seq}
             self.waiting_for = needed
-            if not needed:
-                return
             left = deadline - time.monotonic()
-            if left <= 0:
-                missing = ", ".join(f"{t}/{a}#{seq}" for (t, a), seq in sorted(needed.items()))
-                log.error("%s: still waiting for %s; batch will come again", self.name, missing)
-                raise TimeoutError(f"named positions not applied yet: {missing}")
+            if not needed or left <= 0:
+                return needed
             await self.progress.wait_applied(min(delay, left))
             delay = min(delay * 2, 0.05)
 

@@ -116,7 +116,13 @@ class ServiceRuntime:
             "progress": self.progress,
             "topic_names": settings.topics,
             "causal_wait": settings.causal_wait_seconds,
+            "upstream_caught_up": self._caught_up_on,
         }
+
+    async def _caught_up_on(self, topics: set[str]) -> None:
+        """The barrier on (prefixed) topic names, for a consumer's causal wait."""
+        prefix = self.settings.topic_prefix
+        await self.caught_up(dict.fromkeys(t.removeprefix(prefix) for t in topics))
 
     @property
     def consumed_topics(self) -> list[str]:

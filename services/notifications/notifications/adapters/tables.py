@@ -122,6 +122,18 @@ class TeamMember(NotificationsTable, table=True):
     left_seq: int | None = None
 
 
+class PastTeamMember(NotificationsTable, table=True):
+    """An earlier period of a membership, kept when the person rejoined the team (the row in
+    ``team_members`` then holds the latest period)."""
+
+    __tablename__ = "past_team_members"
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(primary_key=True, max_length=64)
+    joined_seq: int = Field(primary_key=True)
+    left_seq: int
+
+
 class ErasedAccount(NotificationsTable, table=True):
     """An account erased at registration: it keeps its place in teams (memberships are facts
     that stay), but nothing is addressed to it and no contact details are kept for it."""

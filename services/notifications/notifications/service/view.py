@@ -27,6 +27,7 @@ from notifications.adapters.tables import (
     KnownHackathon,
     KnownTeam,
     NotificationRow,
+    PastTeamMember,
     TeamMember,
 )
 from notifications.domain.templates import Names
@@ -56,6 +57,8 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
         joined = event.payload
         member = await session.get(TeamMember, (joined.team_id, joined.account_id))
         if member is None or (member.left_seq is not None and member.left_seq < event.sequence):
+            if member is not None and member.left_seq is not None:
+                await _keep_past_period(session, member)
             member = member or TeamMember(team_id=joined.team_id, account_id=joined.account_id)
             member.joined_seq, member.left_seq = event.sequence, None
             session.add(member)
@@ -74,6 +77,27 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
     await session.flush()
 
 
+async def _keep_past_period(session: AsyncSession, member: TeamMember) -> None:
+    """Someone rejoins: the period that ended stays, so the team can still be told as of it."""
+    assert member.left_seq is not None
+    key = (member.team_id, member.account_id, member.joined_seq)
+    if await session.get(PastTeamMember, key) is None:
+        session.add(
+            PastTeamMember(
+                team_id=member.team_id,
+                account_id=member.account_id,
+                joined_seq=member.joined_seq,
+                left_seq=member.left_seq,
+            )
+        )
+
+
+def _member_at(joined_seq: int, left_seq: int | None, as_of: int | None) -> bool:
+    if as_of is None:
+        return left_seq is None
+    return joined_seq <= as_of and (left_seq is None or left_seq > as_of)
+
+
 async def members_of(
     session: AsyncSession, teams: Mapping[str, int | None]
 ) -> dict[str, list[str]]:
@@ -87,15 +111,16 @@ async def members_of(
         .where(col(TeamMember.team_id).in_(wanted))
         .order_by(col(TeamMember.joined_seq), col(TeamMember.account_id))
     )
+    periods = [(r.team_id, r.account_id, r.joined_seq, r.left_seq) for r in rows.all()]
+    if any(as_of is not None for as_of in teams.values()):
+        past = await session.exec(
+            select(PastTeamMember).where(col(PastTeamMember.team_id).in_(wanted))
+        )
+        periods += [(r.team_id, r.account_id, r.joined_seq, r.left_seq) for r in past.all()]
     found: dict[str, list[str]] = {team_id: [] for team_id in wanted}
-    for row in rows.all():
-        as_of = teams[row.team_id]
-        if as_of is None:
-            member = row.left_seq is None
-        else:
-            member = row.joined_seq <= as_of and (row.left_seq is None or row.left_seq > as_of)
-        if member:
-            found[row.team_id].append(row.account_id)
+    for team_id, account_id, joined_seq, left_seq in sorted(periods, key=lambda p: (p[2], p[1])):
+        if _member_at(joined_seq, left_seq, teams[team_id]) and account_id not in found[team_id]:
+            found[team_id].append(account_id)
     return found
 
 

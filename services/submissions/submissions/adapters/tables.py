@@ -31,6 +31,9 @@ class KnownHackathon(SubmissionsTable, table=True):
     submission_deadline: datetime = _when()
     min_team_size: int
     challenge_ids: list[str] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    # The sequence of the last of the hackathon's events applied here (its creation, phase
+    # changes): read with the phase in one row, it is the position a submission names.
+    sequence: int = 0
 
 
 class KnownTeam(SubmissionsTable, table=True):
@@ -40,7 +43,9 @@ class KnownTeam(SubmissionsTable, table=True):
     hackathon_id: str = Field(max_length=64, index=True)
     challenge_id: str = Field(max_length=64)
     status: str = Field(max_length=20)
-    # The sequence of the last event of this team applied (TeamRegistered, joins, leaves...).
+    # The sequence of the last event of this team applied (TeamRegistered, joins, leaves...),
+    # updated under the row's lock, which a submission holds while it decides: the position
+    # it names is the one its members were read at.
     sequence: int = 0
 
 

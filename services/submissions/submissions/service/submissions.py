@@ -17,6 +17,7 @@ from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.auth import Principal
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
+    SeenFact,
     SubmissionReceived,
     SubmissionReceivedPayload,
     SubmissionWithdrawn,
@@ -25,7 +26,6 @@ from hackathon_shared.events.catalogue import (
 )
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.pagination import keyset_page
-from hackathon_shared.positions import seen_facts
 from hackathon_shared.problems import ProblemError
 from submissions.adapters.tables import (
     KnownAssignment,
@@ -125,11 +125,16 @@ class Submissions:
             row.submitted_at = now
             session.add(row)
             await session.flush()
-            seen = await seen_facts(
-                session,
-                self.outbox.topics,
-                [("registration", team.hackathon_id), ("registration", team_id)],
-            )
+            # The positions the decision was taken at, from the rows it read: the hackathon's
+            # in the same row as its phase, the team's under the team row's lock.
+            seen = [
+                SeenFact(producer="registration", aggregate_id=aggregate, sequence=sequence)
+                for aggregate, sequence in (
+                    (team.hackathon_id, hackathon.sequence),
+                    (team_id, team.sequence),
+                )
+                if sequence > 0
+            ]
             await self.outbox.append(
                 session,
                 SubmissionReceived,
@@ -200,7 +205,10 @@ async def withdraw_for_team(session: AsyncSession, outbox: Outbox, event: TeamWi
         return
     submission.status = "withdrawn"
     session.add(submission)
-    seen = await seen_facts(session, outbox.topics, [("registration", event.payload.team_id)])
+    # The team as of its withdrawal, the event this decision follows from.
+    seen = [
+        SeenFact(producer="registration", aggregate_id=event.aggregate_id, sequence=event.sequence)
+    ]
     await outbox.append(
         session,
         SubmissionWithdrawn,

@@ -42,6 +42,16 @@ from submissions.adapters.tables import (
 )
 
 
+async def _saw_team_event(session: AsyncSession, team_id: str, sequence: int) -> None:
+    """Remember how far this copy of the team goes in the team's chain, under the team row's
+    lock, which a submission holds while it decides (so the members it reads and the
+    position it names go together)."""
+    team = await session.get(KnownTeam, team_id, with_for_update=True)
+    if team is not None and sequence > team.sequence:
+        team.sequence = sequence
+        session.add(team)
+
+
 async def _add_member(session: AsyncSession, team_id: str, account_id: str) -> None:
     if await session.get(KnownMember, (team_id, account_id)) is None:
         session.add(KnownMember(team_id=team_id, account_id=account_id))
@@ -60,6 +70,7 @@ async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: boo
                     submission_deadline=created.submission_deadline,
                     min_team_size=created.min_team_size,
                     challenge_ids=[c.challenge_id for c in created.challenges],
+                    sequence=event.sequence,
                 )
             )
     elif isinstance(event, HackathonPhaseChanged):
@@ -67,6 +78,7 @@ async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: boo
         to_phase = event.payload.to_phase
         if hackathon is not None and phase_index(to_phase) > phase_index(hackathon.phase):
             hackathon.phase = to_phase
+            hackathon.sequence = max(hackathon.sequence, event.sequence)
             session.add(hackathon)
     elif isinstance(event, TeamRegistered):
         team = event.payload
@@ -77,13 +89,16 @@ async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: boo
                     hackathon_id=team.hackathon_id,
                     challenge_id=team.challenge_id,
                     status="active",
+                    sequence=event.sequence,
                 )
             )
             for account_id in team.members:
                 await _add_member(session, team.team_id, account_id)
     elif isinstance(event, TeamMemberJoined):
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await _add_member(session, event.payload.team_id, event.payload.account_id)
     elif isinstance(event, TeamMemberLeft):
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
         await session.exec(
             delete(KnownMember).where(
                 col(KnownMember.team_id) == event.payload.team_id,
@@ -91,7 +106,8 @@ async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: boo
             )
         )
     elif isinstance(event, TeamWithdrawn):
-        withdrawn = await session.get(KnownTeam, event.payload.team_id, with_for_update=True)
+        await _saw_team_event(session, event.payload.team_id, event.sequence)
+        withdrawn = await session.get(KnownTeam, event.payload.team_id)
         if withdrawn is not None:
             withdrawn.status = "withdrawn"
             session.add(withdrawn)

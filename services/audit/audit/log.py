@@ -21,6 +21,7 @@ short of the last record.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -151,6 +152,7 @@ def event_topic_names(prefix: str) -> list[str]:
     return [topics.name(topic) for topic in EVENT_TOPICS]
 
 
+@functools.lru_cache(maxsize=256)
 def logical_topic(topic: str) -> str | None:
     """The catalogue topic a (possibly prefixed) topic name stands for; None for others
     (contacts, dead-letter topics)."""

@@ -5,6 +5,9 @@ who wants to try the audit without a running platform (``hackathon audit sample`
 :func:`judged_hackathon` writes one complete hackathon, from the organizer's account to the
 published results and the finish, with the results computed by the scoring service's own
 leaderboard function (so that the audit's independent recomputation is checked against it).
+Its decisions name the positions they were taken on (``seen``) as the services now write
+them; ``positions=False`` writes them as before that change (no ``seen``; submissions name
+the team's members and ``team_sequence`` instead), the form older logs hold.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from hackathon_shared.events.catalogue import (
     JudgeEnrolledPayload,
     ParticipantRegistered,
     ParticipantRegisteredPayload,
+    Producer,
     RankingEntry,
     ResultsPublished,
     ResultsPublishedPayload,
@@ -40,6 +44,7 @@ from hackathon_shared.events.catalogue import (
     RubricCriterion,
     ScoreSubmitted,
     ScoreSubmittedPayload,
+    SeenFact,
     SubmissionReceived,
     SubmissionReceivedPayload,
     SubmissionWithdrawn,
@@ -131,6 +136,20 @@ class LogBuilder:
     def records(self) -> list[LogRecord]:
         return [record for place in sorted(self.logs) for record in self.logs[place]]
 
+    def position(self, producer: Producer, aggregate_id: str) -> SeenFact | None:
+        """``producer``'s aggregate as of its latest event so far, as a service that has read
+        the whole log names it in ``seen``; None when the aggregate has no event yet."""
+        topic = self.prefix + EVENTS_TOPIC_OF_PRODUCER[producer]
+        found = self.chains.get((topic, aggregate_id))
+        if found is None:
+            return None
+        return SeenFact(producer=producer, aggregate_id=aggregate_id, sequence=found[0])
+
+    def seen(self, *facts: tuple[Producer, str]) -> list[SeenFact]:
+        """The positions of ``facts`` (those that have events), for a decision's ``seen``."""
+        positions = (self.position(producer, aggregate) for producer, aggregate in facts)
+        return [fact for fact in positions if fact is not None]
+
 
 @dataclass
 class JudgedHackathon:
@@ -153,11 +172,20 @@ AWARDS = [
 
 
 def judged_hackathon(
-    log: LogBuilder, *, normalization: str = "none", organizer: str | None = None
+    log: LogBuilder,
+    *,
+    normalization: str = "none",
+    organizer: str | None = None,
+    positions: bool = True,
 ) -> JudgedHackathon:
     """Write a complete hackathon to ``log``: four teams (one withdraws after submitting),
     three judges with conflicts, two judges per submission, a re-scored submission, the
-    results and the finish."""
+    results and the finish. With ``positions`` (the default) every decision names the
+    positions it was taken on in ``seen``, as the services write them; without, the log is
+    as written before ``seen`` existed."""
+
+    def seen(*facts: tuple[Producer, str]) -> list[SeenFact]:
+        return log.seen(*facts) if positions else []
 
     def account(roles: list[str]) -> str:
         account_id = _id("acc")
@@ -278,8 +306,11 @@ def judged_hackathon(
                     repo_url="https://git.example.org/p",
                     submitted_by=author,
                     first_submitted_at=first_at[sid],
-                    members=sorted([captain, *joiners]),
-                    team_sequence=1 + len(joiners),  # TeamRegistered, then one event per join
+                    # Before ``seen``: the members and the team event they are as of
+                    # (TeamRegistered, then one event per join).
+                    members=[] if positions else sorted([captain, *joiners]),
+                    team_sequence=None if positions else 1 + len(joiners),
+                    seen=seen(("registration", hid), ("registration", tid)),
                 ),
                 aggregate_id=sid,
                 occurred_at=at,
@@ -303,6 +334,7 @@ def judged_hackathon(
             hackathon_id=hid,
             team_id=gone,
             reason="the team withdrew",
+            seen=seen(("registration", gone)),  # as of the withdrawal
         ),
         aggregate_id=submissions[gone],
         causation_id=str(withdrawn.event_id),
@@ -317,7 +349,11 @@ def judged_hackathon(
             log.add(
                 JudgeAssigned,
                 JudgeAssignedPayload(
-                    hackathon_id=hid, submission_id=sid, team_id=tid, judge_id=judge
+                    hackathon_id=hid,
+                    submission_id=sid,
+                    team_id=tid,
+                    judge_id=judge,
+                    seen=seen(("registration", hid), ("submissions", sid)),
                 ),
                 aggregate_id=sid,
             )
@@ -341,6 +377,7 @@ def judged_hackathon(
                         total=weighted_total(criteria, values),
                         revision=revision,
                         comment="clear and useful",
+                        seen=seen(("registration", hid), ("submissions", sid)),
                     ),
                     aggregate_id=sid,
                 )
@@ -380,6 +417,11 @@ def judged_hackathon(
                 for name, rank, team in granted
             ],
             published_by=boss,
+            seen=seen(
+                ("registration", hid),
+                *(("registration", e.team_id) for e in board),
+                *(("submissions", e.submission_id) for e in board),
+            ),
         ),
         aggregate_id=hid,
     )

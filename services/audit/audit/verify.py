@@ -21,11 +21,14 @@ shows the problem. Five groups of checks:
     Domain rules visible in the log: phases forward one step at a time, changed by an
     organizer; teams formed and changed in registration or hacking, within their size, one
     team per participant; submissions in hacking, before the deadline, by a member of a team
-    big enough, one per team, naming the team's members as of the team event they name;
-    judges assigned and scoring in judging only, never with a
+    big enough, one per team (an older submission naming the team's members: those of the
+    team event it names); judges assigned and scoring in judging only, never with a
     declared conflict, scores by assigned judges only, with values on the rubric's scales
     and the announced total equal to the weighted mean; results published once, in judging,
-    by an organizer.
+    by an organizer. A decision that names the positions it was taken on (``seen``) is
+    replayed at them: the state of each named aggregate as of the named sequence must allow
+    it (``decided-on-forbidden-state``), and each named position must be in the log
+    (``seen-unknown-position``, a reference finding).
 ``results``
     The leaderboard and awards recomputed (:mod:`audit.ranking`) from the rubric, the
     submissions and the valid scores before publication, compared with what each
@@ -33,7 +36,9 @@ shows the problem. Five groups of checks:
 
 Events from different services are not ordered by the log; rules that relate them (a score
 and the hackathon's phase, a submission and the team's members) compare ``occurred_at``, the
-time each service recorded for its decision. See docs/audit.md for what that implies.
+time each service recorded for its decision, and, for a decision that names its positions,
+the state at those positions: per aggregate, the state after each of its events by sequence,
+built once and looked up by bisection. See docs/audit.md for what that implies.
 """
 
 from __future__ import annotations
@@ -41,11 +46,12 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from audit.log import LogRecord, logical_topic
 from audit.progress import Progress
@@ -72,6 +78,7 @@ from hackathon_shared.events.catalogue import (
     ParticipantRegistered,
     ResultsPublished,
     ScoreSubmitted,
+    SeenFact,
     SubmissionReceived,
     SubmissionWithdrawn,
     TeamMemberJoined,
@@ -79,17 +86,26 @@ from hackathon_shared.events.catalogue import (
     TeamRegistered,
     TeamWithdrawn,
     decode_event,
+    phase_index,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, compute_hash
 from hackathon_shared.topics import EVENTS_TOPIC_OF_PRODUCER
 
-PHASES = ("draft", "registration", "hacking", "judging", "finished")
 SYSTEM_ACTOR = "system"  # registration's actor for the finish caused by published results
 SCORE_TOLERANCE = 1e-4  # published scores have 4 decimals
 TOTAL_TOLERANCE = 1e-9
 CHECK_ORDER = ("schema", "chain", "reference", "rule", "results")
+# The decisions that name the positions they were taken on (``payload.seen``).
+SEEN_TYPES: tuple[type[Envelope], ...] = (
+    SubmissionReceived,
+    SubmissionWithdrawn,
+    JudgeAssigned,
+    ScoreSubmitted,
+    ResultsPublished,
+)
 
 E = TypeVar("E", bound=Envelope)
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,6 +264,9 @@ class _Auditor:
         self.items: list[Item] = []
         self.all_event_ids: set[str] = set()
         self.flagged: set[str] = set()  # event ids with a rule or reference finding
+        # Every (topic, aggregate)'s records by sequence, over the whole log (before the
+        # scope): what a decision's ``seen`` may name. The first record of a sequence.
+        self.positions: dict[tuple[str, str], dict[int, Item]] = defaultdict(dict)
 
     def report(
         self,
@@ -305,6 +324,9 @@ class _Auditor:
         item.raw = raw
         if item.event_id:
             self.all_event_ids.add(item.event_id)
+        if item.aggregate_id is not None and item.sequence is not None:
+            chain = self.positions[(item.logical_topic, item.aggregate_id)]
+            chain.setdefault(item.sequence, item)
         try:
             item.event = decode_event(raw)
         except EventDecodeError as error:
@@ -542,6 +564,39 @@ def _runs(numbers: list[int]) -> Iterator[list[int]]:
         yield run
 
 
+class _History(Generic[T]):
+    """One aggregate's state after each of its events that changed it, by the event's
+    sequence. The state at sequence S is the one after the last change at or before S (what
+    a service had applied when it had read the aggregate up to S), found by bisection."""
+
+    __slots__ = ("items", "sequences", "values")
+
+    def __init__(self) -> None:
+        self.sequences: list[int] = []
+        self.values: list[T] = []
+        self.items: list[Item] = []
+
+    def set(self, sequence: int, value: T, item: Item) -> None:
+        """The state after the event ``item`` at ``sequence``; called in sequence order."""
+        assert not self.sequences or sequence >= self.sequences[-1]
+        self.sequences.append(sequence)
+        self.values.append(value)
+        self.items.append(item)
+
+    def at(self, sequence: int) -> tuple[T, Item] | None:
+        """The state at ``sequence`` and the event that made it; None before the first."""
+        index = bisect_right(self.sequences, sequence)
+        if index == 0:
+            return None
+        return self.values[index - 1], self.items[index - 1]
+
+
+@dataclass(frozen=True)
+class _TeamState:
+    members: frozenset[str]
+    withdrawn: bool
+
+
 @dataclass
 class _Team:
     item: Item
@@ -551,6 +606,8 @@ class _Team:
     history: list[tuple[datetime, frozenset[str]]] = field(default_factory=list)
     # The members after each of the team's events, by the event's sequence in the team's chain.
     by_sequence: dict[int, frozenset[str]] = field(default_factory=dict)
+    # The same, with the withdrawal, for a decision's named team position.
+    states: _History[_TeamState] = field(default_factory=_History)
     withdrawn_at: datetime | None = None
 
     def changed(self, when: datetime) -> None:
@@ -588,6 +645,12 @@ class _Domain:
         self.submissions: dict[str, list[tuple[Item, SubmissionReceived]]] = defaultdict(list)
         self.withdrawals: dict[str, datetime] = {}
         self.results_at: dict[str, datetime] = {}
+        self.active_teams: dict[str, int] = defaultdict(int)  # per hackathon, as replayed
+        # States by sequence, for the positions decisions name (``seen``).
+        self.phase_history: dict[str, _History[str]] = defaultdict(_History)
+        self.judge_history: dict[tuple[str, str], _History[frozenset[str]]] = defaultdict(_History)
+        self.named_facts: dict[int, list[SeenFact]] = {}  # id(item) -> its positions in the log
+        self.chain_top: dict[tuple[str, str], int] = {}
 
     def of(self, cls: type[E]) -> Iterator[tuple[Item, E]]:
         for item in self.by_type.get(cls, []):
@@ -603,7 +666,9 @@ class _Domain:
         self.accounts()
         self.hackathon_phases()
         self.registrations()
+        self.hackathon_histories()
         self.team_changes()
+        self.seen_positions()
         self.received_submissions()
         scores = self.judging()
         self.published_results(scores)
@@ -665,7 +730,7 @@ class _Domain:
                 self.unknown(item, "hackathon", p.hackathon_id)
                 continue
             phase = current.get(p.hackathon_id, "draft")
-            step_ok = p.from_phase == phase and PHASES.index(p.to_phase) == PHASES.index(phase) + 1
+            step_ok = p.from_phase == phase and phase_index(p.to_phase) == phase_index(phase) + 1
             if not step_ok:
                 self.report(
                     "rule",
@@ -704,6 +769,177 @@ class _Domain:
                 phase = to_phase
         return phase
 
+    # positions named by decisions (``seen``)
+    def hackathon_histories(self) -> None:
+        """Per hackathon, its phase after each event that set it, and per enrolled judge the
+        conflicts after each enrolment, by sequence in the hackathon's chain: the order in
+        which registration decided them, which is what a named position counts."""
+        chains: dict[str, list[Item]] = defaultdict(list)
+        for cls in (HackathonCreated, HackathonPhaseChanged, JudgeEnrolled):
+            for item in self.by_type.get(cls, []):
+                if item.aggregate_id is not None and item.sequence is not None:
+                    chains[item.aggregate_id].append(item)
+        for hackathon_id, chain in chains.items():
+            for item in sorted(chain, key=lambda i: i.sequence or 0):
+                event, sequence = item.event, item.sequence
+                assert sequence is not None
+                if isinstance(event, HackathonCreated):
+                    self.phase_history[hackathon_id].set(sequence, "draft", item)
+                elif isinstance(event, HackathonPhaseChanged):
+                    self.phase_history[hackathon_id].set(sequence, event.payload.to_phase, item)
+                elif isinstance(event, JudgeEnrolled):
+                    key = (hackathon_id, event.payload.judge_id)
+                    self.judge_history[key].set(sequence, frozenset(event.payload.conflicts), item)
+
+    def seen_positions(self) -> None:
+        """Every position a decision names is in the log (and, on the decision's own chain,
+        before it); those that are are kept for the rules replayed at them."""
+        for cls in SEEN_TYPES:
+            for item in self.by_type.get(cls, []):
+                event = item.event
+                assert isinstance(
+                    event,
+                    SubmissionReceived
+                    | SubmissionWithdrawn
+                    | JudgeAssigned
+                    | ScoreSubmitted
+                    | ResultsPublished,
+                )
+                facts = event.payload.seen
+                if facts:
+                    self.named_facts[id(item)] = [f for f in facts if self.in_log(item, f)]
+
+    def in_log(self, item: Item, fact: SeenFact) -> bool:
+        key = (EVENTS_TOPIC_OF_PRODUCER[fact.producer], fact.aggregate_id)
+        name = f"{fact.producer}/{fact.aggregate_id} #{fact.sequence}"
+        chain = self.a.positions.get(key)
+        related: Item | None = None
+        if not chain:
+            problem = f"it names {name}, an aggregate of which the log holds no event"
+        elif key == (item.logical_topic, item.aggregate_id) and fact.sequence >= (
+            item.sequence or 0
+        ):
+            problem = f"it names {name}, its own aggregate, not before its own #{item.sequence}"
+        elif fact.sequence not in chain:
+            top = self.chain_top.get(key)
+            if top is None:
+                top = self.chain_top[key] = max(chain)
+            related = chain[top]
+            problem = (
+                f"it names {name}, but the log holds that aggregate's events up to #{top}"
+                if fact.sequence > top
+                else f"it names {name}, which is missing from the log"
+            )
+        else:
+            return True
+        self.report(
+            "reference",
+            "seen-unknown-position",
+            f"{problem}: a decision cannot have seen a fact that is not in the log before it",
+            item,
+            related,
+        )
+        return False
+
+    def named(self, item: Item, producer: str, aggregate_id: str) -> list[SeenFact]:
+        """The positions in the log that ``item`` names of ``producer``'s ``aggregate_id``."""
+        return [
+            fact
+            for fact in self.named_facts.get(id(item), ())
+            if fact.producer == producer and fact.aggregate_id == aggregate_id
+        ]
+
+    def forbidden(
+        self, item: Item, fact: SeenFact, reasons: list[str], related: Item | None
+    ) -> None:
+        self.report(
+            "rule",
+            "decided-on-forbidden-state",
+            f"decided on {fact.producer}/{fact.aggregate_id} #{fact.sequence}, where "
+            + "; ".join(reasons),
+            item,
+            related,
+        )
+
+    def phases_named(self, item: Item, hackathon_id: str) -> Iterator[tuple[SeenFact, str, Item]]:
+        """For each named position of the hackathon: the phase then and the event that set it."""
+        history = self.phase_history.get(hackathon_id)
+        for fact in self.named(item, "registration", hackathon_id):
+            at = history.at(fact.sequence) if history is not None else None
+            if at is not None:
+                yield fact, at[0], at[1]
+
+    def submission_positions(
+        self, item: Item, received: SubmissionReceived, hackathon: HackathonCreated | None
+    ) -> set[str]:
+        """Replay a submission at its named positions: the hackathon in hacking; the team
+        active, the submitter a member, at least ``min_team_size`` members. Returns the rules
+        broken there (``phase``, ``withdrawn``, ``member``, ``size``)."""
+        p = received.payload
+        broken: set[str] = set()
+        for fact, phase, changed in self.phases_named(item, p.hackathon_id):
+            if phase != "hacking":
+                broken.add("phase")
+                reason = f"the hackathon was in phase {phase}; submissions are accepted in hacking"
+                self.forbidden(item, fact, [reason], changed)
+        team = self.teams.get(p.team_id)
+        for fact in self.named(item, "registration", p.team_id):
+            at = team.states.at(fact.sequence) if team is not None else None
+            if at is None:
+                continue
+            state, last = at
+            reasons: list[str] = []
+            if state.withdrawn:
+                broken.add("withdrawn")
+                reasons.append(f"team {p.team_id} had withdrawn")
+            if p.submitted_by not in state.members:
+                broken.add("member")
+                reasons.append(
+                    f"{p.submitted_by} was not a member of team {p.team_id} "
+                    f"(members {sorted(state.members)})"
+                )
+            if hackathon is not None and len(state.members) < hackathon.payload.min_team_size:
+                broken.add("size")
+                reasons.append(
+                    f"the team had {len(state.members)} members; at least "
+                    f"{hackathon.payload.min_team_size} are needed to submit"
+                )
+            if reasons:
+                self.forbidden(item, fact, reasons, last)
+        return broken
+
+    def judging_positions(
+        self, item: Item, hackathon_id: str, judge_id: str, what: str
+    ) -> tuple[bool, frozenset[str]]:
+        """Replay a judging decision at its named hackathon positions: the hackathon in
+        judging, the judge enrolled. Returns whether the phase was wrong there, and the
+        judge's declared conflicts as of those positions."""
+        phase_broken = False
+        conflicts: set[str] = set()
+        phases = self.phase_history.get(hackathon_id)
+        enrolment = self.judge_history.get((hackathon_id, judge_id))
+        for fact in self.named(item, "registration", hackathon_id):
+            reasons: list[str] = []
+            related: Item | None = None
+            at = phases.at(fact.sequence) if phases is not None else None
+            if at is not None and at[0] != "judging":
+                phase_broken = True
+                related = at[1]
+                reasons.append(f"the hackathon was in phase {at[0]}; {what} in judging only")
+            if enrolment is not None:  # never enrolled at all: an unknown reference
+                enrolled = enrolment.at(fact.sequence)
+                if enrolled is None:
+                    reasons.append(
+                        f"judge {judge_id} was not enrolled yet (enrolled at "
+                        f"#{enrolment.sequences[0]})"
+                    )
+                    related = related or enrolment.items[0]
+                else:
+                    conflicts |= enrolled[0]
+            if reasons:
+                self.forbidden(item, fact, reasons, related)
+        return phase_broken, frozenset(conflicts)
+
     # registration: participants, judges, teams
     def registrations(self) -> None:
         for item, registered in self.of(ParticipantRegistered):
@@ -733,7 +969,11 @@ class _Domain:
                 p = event.payload
                 hackathon = self.hackathon(item, p.hackathon_id)
                 team = _Team(item, p.hackathon_id, p.challenge_id)
+                replaced = self.teams.get(p.team_id)
+                if replaced is not None and replaced.withdrawn_at is None:
+                    self.active_teams[replaced.hackathon_id] -= 1
                 self.teams[p.team_id] = team
+                self.active_teams[p.hackathon_id] += 1
                 if hackathon is not None:
                     challenges = {c.challenge_id for c in hackathon.payload.challenges}
                     if p.challenge_id not in challenges:
@@ -766,6 +1006,8 @@ class _Domain:
                 found.members.discard(account)
                 team_of.pop((found.hackathon_id, account), None)
             elif isinstance(event, TeamWithdrawn):
+                if found.withdrawn_at is None:
+                    self.active_teams[found.hackathon_id] -= 1
                 found.withdrawn_at = when
                 for account in found.members:
                     team_of.pop((found.hackathon_id, account), None)
@@ -784,6 +1026,7 @@ class _Domain:
             if team is None:
                 continue
             members: set[str] = set()
+            withdrawn = False
             for item in sorted(chain, key=lambda i: i.sequence or 0):
                 event = item.event
                 if isinstance(event, TeamRegistered):
@@ -792,8 +1035,11 @@ class _Domain:
                     members.add(event.payload.account_id)
                 elif isinstance(event, TeamMemberLeft):
                     members.discard(event.payload.account_id)
+                elif isinstance(event, TeamWithdrawn):
+                    withdrawn = True
                 assert item.sequence is not None
                 team.by_sequence[item.sequence] = frozenset(members)
+                team.states.set(item.sequence, _TeamState(frozenset(members), withdrawn), item)
 
     def join(
         self,
@@ -833,11 +1079,7 @@ class _Domain:
         (a withdrawn team frees its place)."""
         if hackathon is None:
             return
-        active = sum(
-            1
-            for team in self.teams.values()
-            if team.hackathon_id == hackathon_id and team.withdrawn_at is None
-        )
+        active = self.active_teams[hackathon_id]
         if active > hackathon.payload.max_teams:
             self.report(
                 "rule",
@@ -906,6 +1148,9 @@ class _Domain:
                     item,
                 )
             hackathon = self.hackathon(item, p.hackathon_id)
+            # Replayed at the positions it names first: a rule broken there is reported
+            # there, and not again by the comparison of times below.
+            broken = self.submission_positions(item, received, hackathon)
             team = self.teams.get(p.team_id)
             if team is None:
                 self.unknown(item, "team", p.team_id)
@@ -927,7 +1172,7 @@ class _Domain:
                     item,
                 )
             phase = self.phase_at(p.hackathon_id, when)
-            if phase != "hacking":
+            if phase != "hacking" and "phase" not in broken:
                 self.report(
                     "rule",
                     "submission-outside-hacking",
@@ -936,7 +1181,7 @@ class _Domain:
                 )
             if team is not None:
                 members = team.members_at(when) or frozenset()
-                if p.submitted_by not in members:
+                if p.submitted_by not in members and "member" not in broken:
                     self.report(
                         "rule",
                         "submission-by-non-member",
@@ -944,7 +1189,7 @@ class _Domain:
                         item,
                     )
                 self.check_submission_members(item, received, team)
-                if len(members) < hackathon.payload.min_team_size:
+                if len(members) < hackathon.payload.min_team_size and "size" not in broken:
                     self.report(
                         "rule",
                         "team-under-size",
@@ -975,14 +1220,18 @@ class _Domain:
             conflicts = self.enrolled(item, p.hackathon_id, p.judge_id)
             if submission is not None and submission.payload.team_id != p.team_id:
                 self.report("rule", "assignment-mismatch", "not the submission's team", item)
-            if conflicts is not None and p.team_id in conflicts:
+            phase_broken, conflicts_then = self.judging_positions(
+                item, p.hackathon_id, p.judge_id, "judges are assigned"
+            )
+            if p.team_id in (conflicts or frozenset()) | conflicts_then:
                 self.report(
                     "rule",
                     "conflicted-judge",
                     f"judge {p.judge_id} declared a conflict with team {p.team_id}",
                     item,
                 )
-            self.check_judging_phase(item, p.hackathon_id, "judge assigned")
+            if not phase_broken:
+                self.check_judging_phase(item, p.hackathon_id, "judge assigned")
             assigned.setdefault((p.submission_id, p.judge_id), item.sequence or 0)
         scores: list[tuple[Item, ScoreSubmitted]] = []
         revisions: dict[tuple[str, str], int] = {}
@@ -1000,14 +1249,18 @@ class _Domain:
                     item,
                 )
             team_id = submission.payload.team_id if submission is not None else None
-            if conflicts is not None and team_id in conflicts:
+            phase_broken, conflicts_then = self.judging_positions(
+                item, p_s.hackathon_id, p_s.judge_id, "scores are accepted"
+            )
+            if team_id is not None and team_id in (conflicts or frozenset()) | conflicts_then:
                 self.report(
                     "rule",
                     "conflicted-judge",
                     f"judge {p_s.judge_id} declared a conflict with team {team_id}",
                     item,
                 )
-            self.check_judging_phase(item, p_s.hackathon_id, "scored")
+            if not phase_broken:
+                self.check_judging_phase(item, p_s.hackathon_id, "scored")
             key = (p_s.submission_id, p_s.judge_id)
             if p_s.revision <= revisions.get(key, 0):  # a gap is the chain's finding
                 self.report(
@@ -1063,13 +1316,37 @@ class _Domain:
 
     # results
     def published_results(self, scores: list[tuple[Item, ScoreSubmitted]]) -> None:
+        submissions_of: dict[str, list[str]] = defaultdict(list)
+        for submission_id, versions in self.submissions.items():
+            if versions:
+                submissions_of[versions[0][1].payload.hackathon_id].append(submission_id)
+        scores_of: dict[str, list[tuple[Item, ScoreSubmitted]]] = defaultdict(list)
+        for score_item, score in scores:
+            scores_of[score.payload.hackathon_id].append((score_item, score))
         for item, published in self.of(ResultsPublished):
             p = published.payload
             hackathon = self.hackathon(item, p.hackathon_id)
             if (item.sequence or 1) > 1:
                 self.report("rule", "results-published-twice", "results published again", item)
             self.require_organizer(item, p.published_by, "results published")
+            phase_broken = False
+            for fact, phase_then, changed in self.phases_named(item, p.hackathon_id):
+                if phase_then != "judging":
+                    phase_broken = True
+                    reason = (
+                        f"the hackathon was in phase {phase_then}; results are published in judging"
+                    )
+                    self.forbidden(item, fact, [reason], changed)
             if hackathon is None:
+                continue
+            self.compare_results(
+                item,
+                published,
+                hackathon,
+                submissions_of.get(p.hackathon_id, []),
+                scores_of.get(p.hackathon_id, []),
+            )
+            if phase_broken:
                 continue
             phase = self.phase_at(p.hackathon_id, published.occurred_at)
             if phase != "judging":
@@ -1079,22 +1356,21 @@ class _Domain:
                     f"results published in phase {phase}; they are published in judging",
                     item,
                 )
-            self.compare_results(item, published, hackathon, scores)
 
     def compare_results(
         self,
         item: Item,
         published: ResultsPublished,
         hackathon: HackathonCreated,
+        submission_ids: list[str],
         scores: list[tuple[Item, ScoreSubmitted]],
     ) -> None:
+        """``submission_ids`` and ``scores``: the hackathon's."""
         hid = hackathon.payload.hackathon_id
         at = published.occurred_at
         competitors = []
-        for submission_id, versions in self.submissions.items():
-            first = versions[0][1].payload
-            if first.hackathon_id != hid:
-                continue
+        for submission_id in submission_ids:
+            first = self.submissions[submission_id][0][1].payload
             withdrawn_at = self.withdrawals.get(submission_id)
             competitors.append(
                 Competitor(

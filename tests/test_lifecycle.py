@@ -17,9 +17,13 @@ Along the way every kind of bad request API.md names is tried: the answer is the
 status with a problem document (and the rule's ``type`` where the docs name it), and a
 re-read of the state shows that it changed nothing.
 
-Waiting is always ``wait_until`` (through the journey helpers): a service learns of another's
-facts from events, so a few reads and writes are retried until that fact has arrived, and
-only the answers that mean "not known here yet" are retried."""
+The platform answers as one program would (../shared/API.md, Conventions: Consistency): every
+answer includes every write acknowledged before the request, whichever service made it. So
+every step is one plain call right after its cause, asserting the exact answer: a submission
+right after the move to hacking, a joiner's submission right after the join, a refusal right
+after a leave or the move to judging, the whole assignment right after the move to judging,
+the hackathon finished right after the results. Only notifications, which arrive by nature
+in their own time, are waited for (``wait_until``, through the lifecycle helpers)."""
 
 from __future__ import annotations
 
@@ -38,13 +42,10 @@ from tests.journey_helpers import (
     every_item,
     get_submission,
     hackathon_view,
-    known_as_members,
     leave,
     names,
     new_person,
     put_submission,
-    settled_get,
-    settled_put,
     submission_body,
     submit,
     team_view,
@@ -58,9 +59,6 @@ from tests.lifecycle_helpers import (
     weighted_total,
 )
 from tests.platform_fixtures import PASSWORD, Api, unique_email
-from tests.polling import wait_until
-
-TIMEOUT = 30.0
 
 CRITERIA: list[Json] = [
     {"key": "impact", "name": "Impact", "weight": 3, "min": 0, "max": 10},
@@ -485,11 +483,12 @@ class Lifecycle:
 
     # ----------------------------------------------------------------------------------------
     async def submission_before_hacking(self) -> None:
-        """In phase registration the submissions service, once it knows the team, refuses."""
+        """In phase registration a submission is refused for the phase (team A, of three,
+        is large enough), right after the team formed."""
         a_id = self.teams["A"]["team_id"]
-        await known_as_members(self.api, a_id, [self["Ben"], self["Cat"]])  # a team of three
-        early = await settled_put(self.api, a_id, self["Ana"].auth, submission_body())
-        assert_problem(early, 409, "wrong-phase")
+        for name in ("Ana", "Cat"):  # the captain, and the last to join
+            early = await put_submission(self.api, a_id, self[name].auth, submission_body())
+            assert_problem(early, 409, "wrong-phase")
         assert_problem(await get_submission(self.api, a_id, self["Ana"].auth), 404)
 
     # ----------------------------------------------------------------------------------------
@@ -527,14 +526,8 @@ class Lifecycle:
         ids = {letter: t["team_id"] for letter, t in self.teams.items()}
         await self.move_to("hacking")
 
-        # Team C has only its captain: below min_team_size.
-        too_small = await settled_put(
-            api,
-            ids["C"],
-            self["Fay"].auth,
-            submission_body(),
-            passing=("not-yet-known", "wrong-phase"),
-        )
+        # Right after the move: team C has only its captain, below min_team_size.
+        too_small = await put_submission(api, ids["C"], self["Fay"].auth, submission_body())
         assert_problem(too_small, 409, "team-too-small")
         assert_problem(await get_submission(api, ids["C"], self["Fay"].auth), 404)
         # Gus joins and leaves again; Ivy joins (teams change in hacking too).
@@ -547,11 +540,12 @@ class Lifecycle:
             self["Ivy"].account_id,
         ]
         assert c_view["captain_id"] == self["Fay"].account_id
-        await known_as_members(api, ids["C"], [self["Ivy"]])
-        for letter, joiners in (("A", ["Ben", "Cat"]), ("B", ["Eva"]), ("D", ["Kai"])):
-            await known_as_members(api, ids[letter], [self[n] for n in joiners])
+        # Right after he left, Gus is refused, as a reader and as an author.
+        assert_problem(await get_submission(api, ids["C"], self["Gus"].auth), 403, "forbidden")
+        gus_version = await put_submission(api, ids["C"], self["Gus"].auth, submission_body())
+        assert_problem(gus_version, 403, "not-a-member")
 
-        # First submissions, in this order: C, A, D, B.
+        # First submissions, in this order: C (by Ivy, who has just joined), A, D, B.
         plan = (
             ("C", "Ivy", "Consent receipts for citizens", "social"),
             ("A", "Ben", "Sensor data for e-government", "technology"),
@@ -657,20 +651,16 @@ class Lifecycle:
         http = self.http
         await self.move_to("judging")
         path = f"/hackathons/{self.hid}/assignments"
-        first_complete: list[bool] = []
-
-        async def assigned() -> Json | None:
-            answer = await http.post(path, headers=self.organizer)
-            if answer.status_code == 409:  # scoring has not heard of the phase yet
-                assert_problem(answer, 409, "wrong-phase")
-                return None
-            assert answer.status_code == 200, answer.text
-            body: Json = answer.json()
-            first_complete.append(len(body["assignments"]) == 4)
-            return body if len(body["assignments"]) == 4 else None
-
-        answer = await wait_until(assigned, timeout=TIMEOUT, message="all four assigned")
-        assert answer is not None
+        # Right after the move to judging: a submission is refused, and the assignment sees
+        # every submission, all four in one run.
+        late = await put_submission(
+            self.api, self.teams["B"]["team_id"], self["Eva"].auth, submission_body()
+        )
+        assert_problem(late, 409, "wrong-phase")
+        assigned = await http.post(path, headers=self.organizer)
+        assert assigned.status_code == 200, assigned.text
+        answer: Json = assigned.json()
+        assert len(answer["assignments"]) == 4, answer
         conflicts = {
             "Uma": {self.teams["A"]["team_id"], self.teams["D"]["team_id"]},
             "Vic": {self.teams["B"]["team_id"], self.teams["D"]["team_id"]},
@@ -695,11 +685,10 @@ class Lifecycle:
         assert shortfalls == {}  # only D (eligible: Wes) lacks a judge
         d_id = self.submissions["D"]["submission_id"]
         assert self.assignment[d_id] == [self["Wes"].account_id]
-        if first_complete[0]:
-            # Assigned in one run (scoring knew every submission): A needs Vic and Wes, B Uma
-            # and Wes, D Wes, so C goes to Uma and Vic; loads 2, 2, 3 (the best possible).
-            loads = Counter(j for judges in self.assignment.values() for j in judges)
-            assert sorted(loads.values()) == [2, 2, 3], loads
+        # Assigned in one run: A needs Vic and Wes, B Uma and Wes, D Wes, so C goes to Uma
+        # and Vic; loads 2, 2, 3 (the best possible).
+        loads = Counter(j for judges in self.assignment.values() for j in judges)
+        assert sorted(loads.values()) == [2, 2, 3], loads
         # Running it again assigns nothing new.
         again = await http.post(path, headers=self.organizer)
         assert again.status_code == 200, again.text
@@ -722,7 +711,8 @@ class Lifecycle:
                 assert item["title"] == self.submissions[letter]["title"]
                 assert item["hackathon_id"] == self.hid
                 assert item["scored"] is False
-                read = await settled_get(api, item["team_id"], judge.auth, 200)
+                read = await get_submission(api, item["team_id"], judge.auth)
+                assert read.status_code == 200, read.text
                 assert read.json()["version"] == self.submissions[letter]["version"]
         too_many = await http.get(
             "/judging/assignments", headers=self["Wes"].auth, params={"limit": 201}
@@ -882,10 +872,11 @@ class Lifecycle:
             "entries": expected,
         }
 
-        async def finished() -> bool:
-            return (await hackathon_view(self.api, self.hid))["phase"] == "finished"
-
-        await wait_until(finished, timeout=TIMEOUT, message="the hackathon finishes")
+        # Right after the results: the hackathon reads finished, and a version is refused.
+        assert (await hackathon_view(self.api, self.hid))["phase"] == "finished"
+        a_id = self.teams["A"]["team_id"]
+        refused = await put_submission(self.api, a_id, self["Ana"].auth, submission_body())
+        assert_problem(refused, 409, "wrong-phase")
         return results
 
     # ----------------------------------------------------------------------------------------
@@ -901,7 +892,7 @@ class Lifecycle:
         assert_problem(await self.register("Max", "private"), 409, "wrong-phase")
         assert_problem(await self.create_team("Lea", "Latecomers", 0), 409)
         a_id = self.teams["A"]["team_id"]
-        # Long after the move to judging: the submissions service refuses a new version.
+        # Long after the results: still refused.
         late_version = await put_submission(api, a_id, self["Ana"].auth, submission_body())
         assert_problem(late_version, 409, "wrong-phase")
         after = await get_submission(api, a_id, self["Ana"].auth)

@@ -1,11 +1,18 @@
 """Notifications end to end, through the gateway, with real parts on loopback: the platform's
 events reach the right people in their feeds, by e-mail through a real SMTP server (aiosmtpd),
-live over Server-Sent Events, and to a hackathon's webhook receiver (a real HTTP server)."""
+live over Server-Sent Events, and to a hackathon's webhook receiver (a real HTTP server).
+
+Notifications, e-mails and webhook deliveries arrive in their own time and are waited for;
+every other answer is the one a single program would give, right after its cause: a webhook
+is registered for a hackathon just created, a notification names the people it mentions as
+soon as it shows, and an erased account's token is refused everywhere at once. A submission
+tells its team as of the team's event the submission was accepted on (causal delivery)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +27,10 @@ from hackathon_shared.events.catalogue import (
     RankingEntry,
     ResultsPublished,
     ResultsPublishedPayload,
+    SeenFact,
     SubmissionReceived,
     SubmissionReceivedPayload,
+    TeamMemberJoined,
     TeamRegistered,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
@@ -43,11 +52,14 @@ from tests.journey_helpers import (
     create_hackathon,
     create_team,
     enrol_judge,
+    get_submission,
     join,
+    last_sequence,
     leave,
     move_to,
     participant,
     publish,
+    put_submission,
     submission_body,
     submit,
 )
@@ -66,17 +78,13 @@ async def feed(api: Api, person: Person) -> list[Json]:
     return items
 
 
-async def notified(
-    api: Api, person: Person, kind: str, count: int = 1, naming: str | None = None
-) -> list[Json]:
-    """Wait until ``person`` has ``count`` notifications of ``kind`` (whose subjects name
-    ``naming``, when given: names come with the contact details, on a topic of their own, so
-    they may show a moment after the notification); returns them."""
+async def notified(api: Api, person: Person, kind: str, count: int = 1) -> list[Json]:
+    """Wait until ``person`` has at least ``count`` notifications of ``kind`` (they arrive in
+    their own time); returns them. The names they mention are there as soon as they show: the
+    feed includes every contact detail already in the log."""
 
     async def arrived() -> list[Json]:
         found = [n for n in await feed(api, person) if n["kind"] == kind]
-        if naming is not None and not all(naming in n["subject"] for n in found):
-            return []
         return found if len(found) >= count else []
 
     found: list[Json] = await wait_until(
@@ -126,7 +134,7 @@ async def test_a_team_hears_of_its_life_in_app_and_by_email(
     [registered] = await notified(api, ada, "team_registered")
     assert team["name"] in registered["subject"]
     assert registered["read"] is False
-    [ada_joined] = await notified(api, ada, "team_member_joined", naming="Bob")
+    [ada_joined] = await notified(api, ada, "team_member_joined")
     assert ada_joined["subject"] == f"Bob joined {team['name']}"
     [bob_joined] = await notified(api, bob, "team_member_joined")
     assert bob_joined["subject"] == f"You joined {team['name']}"
@@ -139,7 +147,7 @@ async def test_a_team_hears_of_its_life_in_app_and_by_email(
         assert f"Version {submitted['version']}" in received["body"]
 
     await leave(api, team["team_id"], bob)
-    [ada_left] = await notified(api, ada, "team_member_left", naming="Bob")
+    [ada_left] = await notified(api, ada, "team_member_left")
     assert ada_left["subject"] == f"Bob left {team['name']}"
     [bob_left] = await notified(api, bob, "team_member_left")
     assert bob_left["subject"] == f"You left {team['name']}"
@@ -226,52 +234,158 @@ async def test_judges_and_teams_hear_of_judging_and_results(api: Api) -> None:
     assert not [n for n in await feed(api, judge) if n["kind"] == "results_published"]
 
 
-async def test_a_submission_tells_the_more_recent_of_the_two_copies_of_the_team(
+def received_as_submissions_would_seal(
+    hackathon: Hackathon, team: Json, submitter: Person, seen: list[SeenFact], title: str
+) -> Envelope:
+    """A first version of a new submission of ``team``, as the submissions service seals it
+    when it accepts it on the facts ``seen``."""
+    submission_id = f"sub_{uuid.uuid4().hex}"
+    return seal(
+        SubmissionReceived,
+        payload=SubmissionReceivedPayload(
+            submission_id=submission_id,
+            hackathon_id=hackathon.hackathon_id,
+            team_id=team["team_id"],
+            challenge_id=team["challenge_id"],
+            version=1,
+            title=title,
+            summary="Sensors",
+            kind="technology",
+            submitted_by=submitter.account_id,
+            first_submitted_at=datetime.now(UTC),
+            seen=seen,
+        ),
+        aggregate_id=submission_id,
+        sequence=1,
+        prev_hash=GENESIS_HASH,
+    )
+
+
+async def seen_on(api: Api, hackathon: Hackathon, team: Json, team_sequence: int) -> list[SeenFact]:
+    """What submissions names when it accepts a version: the hackathon as of its last event,
+    the team as of ``team_sequence``."""
+    hackathon_sequence = await last_sequence(
+        api.platform, REGISTRATION_EVENTS, hackathon.hackathon_id
+    )
+    return [
+        SeenFact(
+            producer="registration",
+            aggregate_id=hackathon.hackathon_id,
+            sequence=hackathon_sequence,
+        ),
+        SeenFact(producer="registration", aggregate_id=team["team_id"], sequence=team_sequence),
+    ]
+
+
+async def caused_by(api: Api, event: Envelope) -> list[NotificationRow]:
+    """The in-app notifications ``event`` caused, read from the service's own database."""
+    db = notifications_database(api)
+    try:
+        async with db.sessions() as session:
+            rows = await session.exec(
+                select(NotificationRow).where(
+                    NotificationRow.causing_event_id == str(event.event_id)
+                )
+            )
+            return list(rows.all())
+    finally:
+        await db.dispose()
+
+
+async def test_a_submission_waits_for_the_team_event_it_names_and_tells_that_team(
     api: Api,
 ) -> None:
-    """The membership events and the submission travel on different topics, so either
-    service's copy of the team may be the more recent one when a version is accepted."""
+    """A submission names the team's event it was accepted on, which travels on another
+    topic: notifications applies it only once it has applied that event, and tells the team
+    as of it. Here the named event (New's join, team event 4) does not exist yet when the
+    submission is published: until it does, the submission is held (the service, which
+    answers only from a state that includes the whole log, is catching up rather than
+    answering without it), and no one is told."""
     hackathon = await create_hackathon(api, phase="hacking")
     captain = await participant(api, hackathon, "Hal")
     stale = await participant(api, hackathon, "Stale")
     newcomer = await participant(api, hackathon, "New")
-    team = await create_team(api, hackathon, captain)  # team event 1: the captain alone
-    await notified(api, captain, "team_registered")
-    submission_id = f"sub_{team['team_id']}"
-    previous = GENESIS_HASH
-    versions = []
-    # Version 1, accepted from an older copy than this service's (team event 1 is known here):
-    # the copy known here wins, and Stale, in the event's list only, is not told. Version 2,
-    # accepted from a newer copy (team event 2, New's join, not read here): that copy wins.
-    for version, (members, team_sequence) in enumerate(((stale, 1), (newcomer, 2)), start=1):
-        event = seal(
-            SubmissionReceived,
-            payload=SubmissionReceivedPayload(
-                submission_id=submission_id,
-                hackathon_id=hackathon.hackathon_id,
-                team_id=team["team_id"],
-                challenge_id=team["challenge_id"],
-                version=version,
-                title=f"Proposal v{version}",
-                summary="Sensors",
-                kind="technology",
-                submitted_by=captain.account_id,
-                first_submitted_at=datetime.now(UTC),
-                members=[captain.account_id, members.account_id],
-                team_sequence=team_sequence,
-            ),
-            aggregate_id=submission_id,
-            sequence=version,
-            prev_hash=previous,
-        )
-        previous = event.hash
-        versions.append(event)
-    for event in versions:  # one aggregate: one partition, read in this order
-        await publish(api.platform, SUBMISSIONS_EVENTS, event)
+    team = await create_team(api, hackathon, captain)  # team event 1
+    team = await join(api, team, stale)  # 2
+    await notified(api, stale, "team_member_joined")
+    seen = await seen_on(api, hackathon, team, team_sequence=4)
+    event = received_as_submissions_would_seal(hackathon, team, captain, seen, "Proposal held")
+    await publish(api.platform, SUBMISSIONS_EVENTS, event)
+
+    # Held: the service cannot reach the log's end, so it answers 503 catching-up (after
+    # its bounded wait), and the submission has told no one.
+    held = await api.http.get("/notifications", headers=captain.auth)
+    assert_problem(held, 503, "catching-up")
+    assert held.headers["retry-after"]
+    assert await caused_by(api, event) == []
+
+    await leave(api, team["team_id"], stale)  # team event 3: still short of the named 4
+    await join(api, team, newcomer)  # 4: the fact the submission names
     [told] = await notified(api, newcomer, "submission_received")
-    assert "Proposal v2" in told["subject"]
-    assert len(await notified(api, captain, "submission_received", count=2)) == 2
+    assert "Proposal held" in told["subject"]
+    [told_captain] = await notified(api, captain, "submission_received")
+    assert "Proposal held" in told_captain["subject"]
+    # Stale had left by team event 4: not told (told only if it were applied early, on the
+    # team as of event 2).
     assert not [n for n in await feed(api, stale) if n["kind"] == "submission_received"]
+    assert sorted(row.account_id for row in await caused_by(api, event)) == sorted(
+        [captain.account_id, newcomer.account_id]
+    )
+
+
+async def test_a_submission_tells_the_team_as_of_the_event_it_names(api: Api) -> None:
+    """Told as of the named team event, not as the team is now: a member who joined after it
+    is not told, a member who left after it is."""
+    hackathon = await create_hackathon(api, phase="hacking")
+    captain = await participant(api, hackathon, "Hal")
+    leaver = await participant(api, hackathon, "Lee")
+    later = await participant(api, hackathon, "Moe")
+    team = await create_team(api, hackathon, captain)  # team event 1
+    team = await join(api, team, leaver)  # 2: the team the submission was accepted on
+    seen = await seen_on(api, hackathon, team, team_sequence=2)
+    await leave(api, team["team_id"], leaver)  # 3
+    await join(api, team, later)  # 4
+    # Notifications has applied team events 3 and 4 before the submission arrives.
+    await notified(api, later, "team_member_joined")
+    [joined] = await events_on(
+        api.platform,
+        REGISTRATION_EVENTS,
+        lambda e: isinstance(e, TeamMemberJoined) and e.payload.account_id == later.account_id,
+    )
+    assert joined.sequence == 4
+
+    event = received_as_submissions_would_seal(hackathon, team, captain, seen, "Proposal v1")
+    await publish(api.platform, SUBMISSIONS_EVENTS, event)
+    [told] = await notified(api, leaver, "submission_received")
+    assert "Proposal v1" in told["subject"]
+    await notified(api, captain, "submission_received")
+    # All of the event's notifications are written at once: Moe's would be there by now.
+    assert not [n for n in await feed(api, later) if n["kind"] == "submission_received"]
+    assert sorted(row.account_id for row in await caused_by(api, event)) == sorted(
+        [captain.account_id, leaver.account_id]
+    )
+
+
+async def test_a_member_at_the_named_event_who_left_and_came_back_is_told(api: Api) -> None:
+    """Membership as of the named team event holds whatever happened after it: Lee was a
+    member at team event 2, left (3) and joined again (4)."""
+    hackathon = await create_hackathon(api, phase="hacking")
+    captain = await participant(api, hackathon, "Hal")
+    returning = await participant(api, hackathon, "Lee")
+    team = await create_team(api, hackathon, captain)  # team event 1
+    team = await join(api, team, returning)  # 2: the team the submission was accepted on
+    seen = await seen_on(api, hackathon, team, team_sequence=2)
+    await leave(api, team["team_id"], returning)  # 3
+    await join(api, team, returning)  # 4
+    await notified(api, returning, "team_member_joined", count=2)
+
+    event = received_as_submissions_would_seal(hackathon, team, captain, seen, "Proposal v1")
+    await publish(api.platform, SUBMISSIONS_EVENTS, event)
+    await notified(api, captain, "submission_received")
+    # All of the event's notifications are written at once: Lee's is there by now.
+    assert sorted(row.account_id for row in await caused_by(api, event)) == sorted(
+        [captain.account_id, returning.account_id]
+    )
 
 
 async def test_a_feed_holds_only_its_owners_notifications(api: Api) -> None:
@@ -425,19 +539,12 @@ async def test_webhook_deliveries_are_signed_and_retried(api: Api) -> None:
 
 
 async def register_webhook(api: Api, hackathon: Hackathon, url: str, secret: str) -> Json:
-    """Register a webhook, retrying while the notifications service has not heard of the
-    hackathon yet (409 not-yet-known)."""
-    organizer = await api.organizer()
-
-    async def attempt() -> list[httpx.Response]:
-        answer = await api.http.post(
-            f"/hackathons/{hackathon.hackathon_id}/webhooks",
-            headers=organizer,
-            json={"url": url, "secret": secret},
-        )
-        return [] if answer.status_code == 409 else [answer]
-
-    [answer] = await wait_until(attempt, timeout=TIMEOUT, message="webhook registered")
+    """Register a webhook: one call, accepted (right after the hackathon was created too)."""
+    answer = await api.http.post(
+        f"/hackathons/{hackathon.hackathon_id}/webhooks",
+        headers=await api.organizer(),
+        json={"url": url, "secret": secret},
+    )
     assert answer.status_code == 201, answer.text
     assert "secret" not in answer.json()
     hook: Json = answer.json()
@@ -463,7 +570,7 @@ async def test_webhook_registration_refuses_what_it_must(api: Api) -> None:
         problem = assert_problem(await api.http.post(path, json=bad, headers=organizer), 422)
         assert [e["field"].rsplit(".", 1)[-1] for e in problem["errors"]] == [field], problem
     unknown = await api.http.post("/hackathons/hck_nope/webhooks", json=good, headers=organizer)
-    assert_problem(unknown, 409, "not-yet-known")
+    assert_problem(unknown, 404, "hackathon-not-found")
     listed = await api.http.get(path, headers=organizer)
     assert listed.status_code == 200 and listed.json() == []
 
@@ -537,7 +644,8 @@ async def test_erasure_removes_the_contact_and_the_personal_data(api: Api) -> No
     team = await create_team(api, hackathon, kim)
     await join(api, team, lou)
 
-    [told] = await notified(api, kim, "team_member_joined", naming="Lou-unique-name")
+    [told] = await notified(api, kim, "team_member_joined")
+    assert told["subject"] == f"Lou-unique-name joined {team['name']}"
     await notified(api, lou, "team_member_joined")
     db = notifications_database(api)
     try:
@@ -546,23 +654,20 @@ async def test_erasure_removes_the_contact_and_the_personal_data(api: Api) -> No
 
         assert (await api.http.delete("/me", headers=lou.auth)).status_code == 204
 
-        async def erased() -> bool:
-            async with db.sessions() as session:
-                contact = await session.get(ContactRow, lou.account_id)
-                own = (
-                    await session.exec(
-                        select(NotificationRow).where(NotificationRow.account_id == lou.account_id)
-                    )
-                ).all()
-            return contact is None and not own
-
-        await wait_until(erased, timeout=TIMEOUT, message="contact and notifications erased")
-        # Kim's notification stays, without Lou's name in it.
+        # Right after: Kim's notification stays, without Lou's name in it.
         [after] = [
             n for n in await feed(api, kim) if n["notification_id"] == told["notification_id"]
         ]
         assert "Lou-unique-name" not in json.dumps(after)
         assert after["subject"] == f"a participant joined {team['name']}"
+        # That answer included the erasure, so the service's own store has applied it too:
+        # Lou's contact details and own notifications are gone.
+        async with db.sessions() as session:
+            assert await session.get(ContactRow, lou.account_id) is None
+            own = await session.exec(
+                select(NotificationRow).where(NotificationRow.account_id == lou.account_id)
+            )
+            assert own.all() == []
         async with db.sessions() as session:
             rows = (await session.exec(select(NotificationRow))).all()
             assert "Lou-unique-name" not in json.dumps([r.context for r in rows])
@@ -579,6 +684,67 @@ async def test_erasure_removes_the_contact_and_the_personal_data(api: Api) -> No
             assert lous == []
     finally:
         await db.dispose()
+
+
+async def stream_status(api: Api, auth: dict[str, str]) -> tuple[int, Json | None]:
+    """The status of a request for ``auth``'s live stream, and its problem when refused (an
+    accepted stream is closed unread)."""
+    async with api.http.stream("GET", "/notifications/stream", headers=auth) as stream:
+        if stream.status_code == 200:
+            return 200, None
+        await stream.aread()
+        problem: Json = stream.json()
+        return stream.status_code, problem
+
+
+async def test_an_erased_accounts_token_is_refused_by_every_service_at_once(api: Api) -> None:
+    hackathon = await create_hackathon(api, phase="hacking")
+    hid = hackathon.hackathon_id
+    ray = await participant(api, hackathon, "Ray")
+    team = await create_team(api, hackathon, ray)
+    tid = team["team_id"]
+    sid = (await submit(api, tid, ray))["submission_id"]
+    scores = {"scores": {"impact": 5, "feasibility": 5}}
+
+    async def answers() -> dict[str, httpx.Response]:
+        """Ray's requests to notifications, submissions and scoring, through the gateway."""
+        return {
+            "feed": await api.http.get("/notifications", headers=ray.auth),
+            "mark read": await api.http.post("/notifications/read", headers=ray.auth),
+            "read submission": await get_submission(api, tid, ray.auth),
+            "submit": await put_submission(api, tid, ray.auth, submission_body()),
+            "own assignments": await api.http.get("/judging/assignments", headers=ray.auth),
+            "score": await api.http.put(
+                f"/submissions/{sid}/scores/me", headers=ray.auth, json=scores
+            ),
+            "leaderboard": await api.http.get(f"/hackathons/{hid}/leaderboard", headers=ray.auth),
+        }
+
+    # First the token is good everywhere (what Ray may not do is refused for its own rule).
+    before = await answers()
+    assert {name: answer.status_code for name, answer in before.items()} == {
+        "feed": 200,
+        "mark read": 200,
+        "read submission": 200,
+        "submit": 200,
+        "own assignments": 200,
+        "score": 403,
+        "leaderboard": 403,
+    }, {name: answer.text for name, answer in before.items()}
+    assert before["own assignments"].json()["items"] == []
+    assert_problem(before["score"], 403, "not-assigned")
+    assert_problem(before["leaderboard"], 403, "not-published")
+    assert await stream_status(api, ray.auth) == (200, None)
+
+    assert (await api.http.delete("/me", headers=ray.auth)).status_code == 204
+
+    # Right after: the same token, unexpired, is refused by every service.
+    for name, answer in (await answers()).items():
+        assert answer.status_code == 401, (name, answer.text)
+        assert_problem(answer, 401, "unauthenticated")
+    status, problem = await stream_status(api, ray.auth)
+    assert status == 401, problem
+    assert problem is not None and problem["type"].endswith("/unauthenticated"), problem
 
 
 async def test_streams_are_capped_per_account_and_end_with_their_token(api: Api) -> None:

@@ -1,15 +1,20 @@
 """Judging end to end through the gateway: assignment with conflicts, scores, the leaderboard
-against a computation made here, results and awards."""
+against a computation made here, results and awards. Each step is one plain call right after
+its cause (the platform answers as one program would), and each of scoring's decisions names
+the facts of other services it was taken on (``seen``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from hackathon_shared.events.catalogue import SeenFact
+from hackathon_shared.topics import REGISTRATION_EVENTS
 from tests.journey_helpers import (
     Hackathon,
     Person,
     assert_problem,
     create_hackathon,
+    last_sequence,
     move_to,
     participant,
     submission_body,
@@ -17,7 +22,6 @@ from tests.journey_helpers import (
     team_of,
 )
 from tests.platform_fixtures import Api, events_on
-from tests.polling import wait_until
 
 Json = dict[str, Any]
 WEIGHTS = {"impact": 2.0, "feasibility": 1.0}  # the journey helpers' rubric
@@ -55,15 +59,14 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
         await api.http.post(f"/hackathons/{hid}/assignments", headers=organizer), 409, "wrong-phase"
     )
     await move_to(api, hackathon, "judging")
+    # The hackathon as of the move to judging: what scoring's decisions are taken on.
+    judging_sequence = await last_sequence(api.platform, REGISTRATION_EVENTS, hid)
 
-    async def assigned() -> Json | None:
-        answer = await api.http.post(f"/hackathons/{hid}/assignments", headers=organizer)
-        if answer.status_code != 200:
-            return None
-        body: Json = answer.json()
-        return body if len(body["assignments"]) == 3 else None
-
-    assignment = await wait_until(assigned, timeout=30, message="scoring knows all submissions")
+    # Right after the move: every submission is assigned, in one run.
+    answer = await api.http.post(f"/hackathons/{hid}/assignments", headers=organizer)
+    assert answer.status_code == 200, answer.text
+    assignment: Json = answer.json()
+    assert len(assignment["assignments"]) == 3, assignment
     judge_of = {a["submission_id"]: a["judge_ids"] for a in assignment["assignments"]}
     by_team = {s["team_id"]: s["submission_id"] for s in submissions}
     # judges_per_submission is 1: the conflicts decide two of the three.
@@ -161,11 +164,10 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
     assert public.status_code == 200 and public.json()["published"] is True
     assert (await api.http.get(f"/hackathons/{hid}/results")).json() == results
 
-    async def finished() -> bool:
-        answer = await api.http.get(f"/hackathons/{hid}")
-        return bool(answer.json()["phase"] == "finished")
-
-    await wait_until(finished, timeout=30, message="registration finishes the hackathon")
+    # Right after the results: registration's answer already reads finished.
+    shown = await api.http.get(f"/hackathons/{hid}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["phase"] == "finished"
     late = await api.http.put(
         f"/submissions/{first_id}/scores/me", headers=judge.auth, json={"scores": values[first_id]}
     )
@@ -179,6 +181,17 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
     assert {(e.payload.submission_id, e.payload.judge_id) for e in assigned_events} == {
         (s, j[0]) for s, j in judge_of.items()
     }
+
+    def decided_on(submission_id: str) -> set[SeenFact]:
+        """The hackathon in judging, and the submission as of its one version."""
+        return {
+            SeenFact(producer="registration", aggregate_id=hid, sequence=judging_sequence),
+            SeenFact(producer="submissions", aggregate_id=submission_id, sequence=1),
+        }
+
+    for event in assigned_events:
+        assert len(event.payload.seen) == 2, event.payload.seen
+        assert set(event.payload.seen) == decided_on(event.payload.submission_id)
     rescore_events = await events_on(
         api.platform,
         "scoring.events",
@@ -188,6 +201,9 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
     assert [e.payload.revision for e in rescore_events] == [1, 2]
     assert rescore_events[1].payload.scores == values[first_id]
     assert rescore_events[1].payload.total == weighted(values[first_id])
+    for event in rescore_events:
+        assert len(event.payload.seen) == 2, event.payload.seen
+        assert set(event.payload.seen) == decided_on(first_id)
     # JudgeAssigned and the two scores form one chain on the submission's aggregate.
     assert [e.sequence for e in rescore_events] == [2, 3]
     [announced] = await events_on(
@@ -196,3 +212,12 @@ async def test_a_hackathon_is_judged_ranked_and_its_results_published(api: Api) 
         lambda e: e.type == "ResultsPublished" and e.aggregate_id == hid,
     )
     assert [e.submission_id for e in announced.payload.entries] == expected
+    # Computed on the hackathon in judging, each ranked team (as registered: team event 1)
+    # and each ranked submission (its one version).
+    ranked = [
+        *(SeenFact(producer="registration", aggregate_id=t["team_id"], sequence=1) for t in teams),
+        *(SeenFact(producer="submissions", aggregate_id=s, sequence=1) for s in expected),
+        SeenFact(producer="registration", aggregate_id=hid, sequence=judging_sequence),
+    ]
+    assert len(announced.payload.seen) == len(ranked), announced.payload.seen
+    assert set(announced.payload.seen) == set(ranked)

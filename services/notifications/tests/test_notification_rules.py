@@ -157,7 +157,9 @@ def account_created(account_id: str = "acc_new") -> Envelope:
 
 
 def results_published(
-    ranking: Sequence[tuple[str, float]], awards: Sequence[AwardGranted]
+    ranking: Sequence[tuple[str, float]],
+    awards: Sequence[AwardGranted],
+    seen: Sequence[SeenFact] = (),
 ) -> Envelope:
     return sealed(
         ResultsPublished,
@@ -175,6 +177,7 @@ def results_published(
             ],
             awards=list(awards),
             published_by="acc_org",
+            seen=list(seen),
         ),
         HACKATHON,
     )
@@ -273,6 +276,33 @@ def test_a_submission_names_the_team_as_it_was_accepted() -> None:
     assert teams_concerned(submission_received(team_sequence=5)) == {TEAM: 5}
     # Written before events named what they saw: the team as known here.
     assert teams_concerned(submission_received()) == {TEAM: None}
+
+
+def test_only_the_teams_own_fact_gives_the_sequence_it_is_taken_as_of() -> None:
+    def named(*facts: SeenFact) -> Envelope:
+        event = submission_received()
+        return event.model_copy(
+            update={"payload": event.payload.model_copy(update={"seen": list(facts)})}
+        )
+
+    hackathon = SeenFact(producer="registration", aggregate_id=HACKATHON, sequence=7)
+    other_team = SeenFact(producer="registration", aggregate_id="team_other", sequence=3)
+    not_registration = SeenFact(producer="scoring", aggregate_id=TEAM, sequence=6)
+    assert teams_concerned(named(hackathon, other_team, not_registration)) == {TEAM: None}
+    own = SeenFact(producer="registration", aggregate_id=TEAM, sequence=2)
+    assert teams_concerned(named(hackathon, own, other_team)) == {TEAM: 2}
+
+
+def test_results_take_each_team_as_of_the_sequence_they_were_ranked_on() -> None:
+    seen = [
+        SeenFact(producer="registration", aggregate_id=HACKATHON, sequence=9),
+        SeenFact(producer="registration", aggregate_id="team_a", sequence=3),
+        SeenFact(producer="submissions", aggregate_id="sub_team_a", sequence=2),
+        SeenFact(producer="registration", aggregate_id="team_b", sequence=1),
+    ]
+    event = results_published([("team_b", 9.0), ("team_a", 7.0), ("team_c", 5.0)], [], seen)
+    # team_c named by nothing (an event written before results named what they saw).
+    assert teams_concerned(event) == {"team_b": 1, "team_a": 3, "team_c": None}
 
 
 def test_the_submitter_always_hears_of_their_submission() -> None:

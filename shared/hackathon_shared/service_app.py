@@ -78,6 +78,8 @@ class ServiceRuntime:
     log_ends: LogEnds
     barrier: Barrier
     consumers: list[EventConsumer] = field(default_factory=list)
+    # What the service's answers depend on (``create_service_app(reads=...)``).
+    reads: Facts = field(default_factory=dict)
 
     def consume(self, topics: Sequence[str], handler: EventHandler, name: str = "events") -> None:
         """Subscribe this service to the given (unprefixed) topics: one consumer group per
@@ -243,6 +245,14 @@ def runtime_of(request: Request) -> ServiceRuntime:
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 
 
+async def _caught_up_on_reads(runtime: Runtime) -> None:
+    await runtime.caught_up(runtime.reads)
+
+
+CAUGHT_UP: DependsParam = Depends(_caught_up_on_reads)
+"""A route dependency: the barrier on every topic the service reads."""
+
+
 def request_id_of(request: Request) -> str | None:
     """The gateway's request id, which events carry as their correlation id."""
     return request.headers.get("x-request-id")
@@ -268,7 +278,7 @@ def create_service_app(
     runtime = build_runtime(settings)
     if subscribe is not None:
         subscribe(runtime)
-    facts: Facts = dict.fromkeys(reads)
+    runtime.reads = dict.fromkeys(reads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -310,16 +320,10 @@ def create_service_app(
         app.state.principal_check = runtime.check_principal
     install_problem_handlers(app)
     _install_observability(app, runtime)
-    dependencies: list[DependsParam] = []
-    if facts:
-
-        async def consistent(runtime: Runtime) -> None:
-            await runtime.caught_up(facts)
-
-        dependencies.append(Depends(consistent))
     for router in routers:
-        app.include_router(router, dependencies=dependencies)
-    # Routes that answer from the service's own facts alone need no barrier.
+        app.include_router(router, dependencies=[CAUGHT_UP] if reads else [])
+    # Routes that answer from the service's own facts alone need no barrier; a route among
+    # them that does depends on ``CAUGHT_UP`` itself.
     for router in own_fact_routers:
         app.include_router(router)
     return app

@@ -119,5 +119,5 @@ def _outgoing_headers(request: Request) -> dict[str, str]:
 
 def _passed_headers(upstream: httpx.Response, *extra: str) -> dict[str, str]:
     """The upstream answer's headers a client gets."""
-    wanted = {"content-type", "retry-after", "www-authenticate", *extra}
+    wanted = {"content-type", "retry-after", "www-authenticate", "x-event-delivery", *extra}
     return {k: v for k, v in upstream.headers.items() if k.lower() in wanted}

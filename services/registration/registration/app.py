@@ -36,8 +36,9 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
     app = create_service_app(
         settings=settings,
         migrations=MIGRATIONS,
-        routers=[hackathons_router, teams_router],
-        own_fact_routers=[accounts_router],
+        # Registration decides on its own facts; only the routes that show a hackathon's
+        # phase (finished comes from scoring's results) pass the barrier (CAUGHT_UP).
+        own_fact_routers=[accounts_router, hackathons_router, teams_router],
         subscribe=subscribe,
         reads=[SCORING_EVENTS],
         on_started=on_started,

@@ -14,7 +14,7 @@ from hackathon_shared.api.hackathons import (
     RegistrationAnswer,
 )
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from hackathon_shared.service_app import RequestId
+from hackathon_shared.service_app import CAUGHT_UP, RequestId
 from registration.entrypoints.dependencies import (
     HackathonsService,
     LiveOrganizer,
@@ -31,7 +31,7 @@ async def create_hackathon(
     return await service.create(body, organizer.account_id, request_id)
 
 
-@router.get("/hackathons", response_model=Page[HackathonView])
+@router.get("/hackathons", response_model=Page[HackathonView], dependencies=[CAUGHT_UP])
 async def list_hackathons(
     service: HackathonsService, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[HackathonView]:
@@ -39,7 +39,7 @@ async def list_hackathons(
     return Page[HackathonView](items=items, next_cursor=next_cursor)
 
 
-@router.get("/hackathons/{hackathon_id}", response_model=HackathonView)
+@router.get("/hackathons/{hackathon_id}", response_model=HackathonView, dependencies=[CAUGHT_UP])
 async def get_hackathon(hackathon_id: str, service: HackathonsService) -> HackathonView:
     return await service.get(hackathon_id)
 
@@ -73,7 +73,12 @@ async def register(
     return RegistrationAnswer(participant_id=participant.participant_id)
 
 
-@router.post("/hackathons/{hackathon_id}/judges", status_code=201, response_model=JudgeAnswer)
+@router.post(
+    "/hackathons/{hackathon_id}/judges",
+    status_code=201,
+    response_model=JudgeAnswer,
+    dependencies=[CAUGHT_UP],
+)
 async def enrol_judge(
     hackathon_id: str,
     body: NewJudge,

@@ -49,12 +49,20 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         # A deferred BEGIN lets two writers both read and then collide on the upgrade to a
         # write lock; BEGIN IMMEDIATE takes the write lock up front, so writers queue instead.
+        # Only units of work (``Database.transaction``) take it: a read (``Database.sessions``)
+        # begins deferred, so that it never holds the write lock, not even when it is cut off
+        # mid-way (a client that disconnects from a stream), which would lock every writer out.
         @event.listens_for(engine.sync_engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            writes = conn.get_execution_options().get(WRITES_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+WRITES_OPTION = "hackathon_writes"
+"""Execution option of the connections a unit of work uses (SQLite: BEGIN IMMEDIATE)."""
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -68,12 +76,15 @@ class Database:
         self.url = async_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = make_session_factory(self.engine)
+        self._units_of_work = make_session_factory(
+            self.engine.execution_options(**{WRITES_OPTION: True})
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed when the block ends normally, rolled
         back when it raises."""
-        async with self.sessions() as session, session.begin():
+        async with self._units_of_work() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

@@ -58,9 +58,10 @@ class ServiceSettings(BaseSettings):
     # How promptly consumers fetch: the broker holds an empty fetch up to the first. Apache
     # Kafka answers a held fetch as soon as data arrives, so unset means 500 there; Tansu
     # holds it about half the time without answering early, so unset means 10 there.
-    # FastStream waits up to the second for a batch, and as long again after an empty one.
+    # FastStream waits up to the second for a batch, and as long again after an empty one
+    # (2 ms: 5 missed the 25 ms goal right after a write; docs/benchmarks.md).
     consumer_fetch_max_wait_ms: int | None = None
-    consumer_batch_timeout_ms: int = 5
+    consumer_batch_timeout_ms: int = 2
 
     def fetch_max_wait_ms_for(self, tansu: bool) -> int:
         if self.consumer_fetch_max_wait_ms is not None:

@@ -16,7 +16,6 @@ import os
 import secrets
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ from hackathon_cli.platform import Platform
 from hackathon_shared.auth import issue_token
 from hackathon_shared.events.catalogue import decode_event
 from hackathon_shared.events.envelope import Envelope
-from tests.platform_fixtures import ORGANIZER, PASSWORD
+from tests.platform_fixtures import ORGANIZER, PASSWORD, unique_email
 from tests.polling import wait_until
 
 Auth = dict[str, str]
@@ -155,10 +154,6 @@ class Person:
     account_id: str
     auth: Auth
     email: str
-
-
-def unique_email(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:10]}@example.org"
 
 
 async def sign_in(target: Target, email: str, password: str = PASSWORD) -> Auth:

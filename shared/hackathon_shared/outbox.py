@@ -43,6 +43,7 @@ from hackathon_shared.db import Database
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
 from hackathon_shared.messaging_tables import OutboxRecord
 from hackathon_shared.metrics import OUTBOX_PUBLISHED
+from hackathon_shared.positions import Signal
 from hackathon_shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class OutboxRelay:
         self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
-        self._round_done = asyncio.Event()
+        self._round_done = Signal()
 
     @property
     def claims_rows(self) -> bool:
@@ -347,15 +348,9 @@ class OutboxRelay:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            done = self._round_done
             self.wake.set()
             # This replica's rounds wake the wait; another replica's are polled.
-            with suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout=min(left, 0.02))
-
-    def _finished_round(self) -> None:
-        self._round_done.set()
-        self._round_done = asyncio.Event()
+            await self._round_done.wait(min(left, 0.02))
 
     async def run(self) -> None:
         while True:
@@ -368,9 +363,9 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay round failed; retrying")
                 count = 0
-                self._finished_round()
+                self._round_done.fire()
                 await asyncio.sleep(self.interval)
-            self._finished_round()
+            self._round_done.fire()
             if count >= self.batch_size:
                 continue
             with suppress(TimeoutError):

@@ -130,6 +130,23 @@ async def is_erased(session: AsyncSession, account_id: str) -> bool:
     return await session.get(ErasedPrincipal, account_id) is not None
 
 
+class Signal:
+    """Something that happens again and again (a batch applied, a relay round done): a waiter
+    wakes at the next occurrence after it began waiting, or when its timeout passes."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        event = self._event
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+
+
 class Progress:
     """The service's log identity and a signal raised each time this process applied a batch,
     so that a waiting barrier or a causal wait looks again at once instead of at its next
@@ -137,16 +154,13 @@ class Progress:
 
     def __init__(self, log_id: str = "") -> None:
         self.log_id = log_id
-        self._applied = asyncio.Event()
+        self._applied = Signal()
 
     def applied(self) -> None:
-        self._applied.set()
-        self._applied = asyncio.Event()
+        self._applied.fire()
 
     async def wait_applied(self, timeout: float) -> None:
-        event = self._applied
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        await self._applied.wait(timeout)
 
 
 async def seen_facts(

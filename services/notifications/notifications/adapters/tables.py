@@ -107,7 +107,8 @@ class KnownTeam(NotificationsTable, table=True):
     hackathon_id: str = Field(max_length=64, index=True)
     name: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     withdrawn: bool = False
-    # The sequence of the last event of this team applied (TeamRegistered, joins, leaves...).
+    # No longer written (the team's position now comes from the events' `seen`, and the
+    # consumer's applied sequences); kept as the column migration 0005 added.
     sequence: int = 0
 
 

@@ -46,7 +46,6 @@ async def apply_to_view(session: AsyncSession, event: Envelope) -> None:
                     team_id=team.team_id,
                     hackathon_id=team.hackathon_id,
                     name=team.name,
-                    sequence=event.sequence,
                 )
             )
             for account in dict.fromkeys(team.members):

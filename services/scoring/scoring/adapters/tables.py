@@ -51,8 +51,8 @@ class KnownTeam(ScoringTable, table=True):
 
     team_id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=100)
-    # The team withdrew (`TeamWithdrawn`): its submission no longer competes, whether or not
-    # the submissions service's `SubmissionWithdrawn` has been read yet.
+    # The team withdrew (`TeamWithdrawn`); the use cases tell that its submission no longer
+    # competes (service/judging.py).
     withdrawn: bool = False
 
 

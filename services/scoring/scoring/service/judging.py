@@ -6,6 +6,7 @@ the hackathon's row."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,6 +98,21 @@ async def _hackathon(session: AsyncSession, hackathon_id: str, *, lock: bool) ->
     return row
 
 
+async def _withdrawn_teams(session: AsyncSession, team_ids: Iterable[str]) -> set[str]:
+    """Which of these teams withdrew. A withdrawn team's submission no longer competes from
+    the team's own `TeamWithdrawn` on (registration's topic, which the barrier covers), not
+    only once the submissions service's `SubmissionWithdrawn` has followed."""
+    wanted = list(set(team_ids))
+    if not wanted:
+        return set()
+    found = await session.exec(
+        select(KnownTeam.team_id).where(
+            col(KnownTeam.team_id).in_(wanted), col(KnownTeam.withdrawn).is_(True)
+        )
+    )
+    return set(found.all())
+
+
 def _require_judging(hackathon: JudgedHackathon, what: str) -> None:
     if hackathon.phase != "judging":
         raise ProblemError(
@@ -128,6 +144,8 @@ class Judging:
                     )
                 ).all()
             )
+            gone = await _withdrawn_teams(session, (s.team_id for s in submissions))
+            submissions = [s for s in submissions if s.team_id not in gone]
             judges = (
                 await session.exec(
                     select(KnownJudge).where(KnownJudge.hackathon_id == hackathon_id)
@@ -269,7 +287,7 @@ class Judging:
             if await session.get(ResultsRow, hackathon.hackathon_id) is not None:
                 raise ProblemError(409, "results-published", "the results are published")
             _require_judging(hackathon, "scoring")
-            if submission.withdrawn:
+            if submission.withdrawn or await _withdrawn_teams(session, [submission.team_id]):
                 raise ProblemError(409, "submission-withdrawn", "this submission was withdrawn")
             check_scores(hackathon.criteria, values)
             criteria = [Criterion(c["key"], c["weight"]) for c in hackathon.criteria]
@@ -332,11 +350,17 @@ class Judging:
             ).all()
         }
         scores = (await session.exec(select(ScoreRow).where(ScoreRow.hackathon_id == hid))).all()
+        gone = await _withdrawn_teams(session, (s.team_id for s in submissions.values()))
         board = leaderboard(
             [Criterion(c["key"], c["weight"]) for c in hackathon.criteria],
             hackathon.normalization,
             [
-                Entrant(s.submission_id, s.team_id, s.first_submitted_at, s.withdrawn)
+                Entrant(
+                    s.submission_id,
+                    s.team_id,
+                    s.first_submitted_at,
+                    s.withdrawn or s.team_id in gone,
+                )
                 for s in submissions.values()
             ],
             [Score(s.judge_id, s.submission_id, s.values) for s in scores],

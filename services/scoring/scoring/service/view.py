@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.api.judging import GrantedAward, LeaderboardEntry
@@ -74,23 +73,14 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
         if await session.get(KnownTeam, event.payload.team_id) is None:
             session.add(KnownTeam(team_id=event.payload.team_id, name=event.payload.name))
     elif isinstance(event, TeamWithdrawn):
-        # The team's submission stops competing with the team's own event (registration's
-        # topic), not only once the submissions service's `SubmissionWithdrawn` follows.
         team = await session.get(KnownTeam, event.payload.team_id)
         if team is not None:
             team.withdrawn = True
             session.add(team)
-        found = await session.exec(
-            select(KnownSubmission).where(KnownSubmission.team_id == event.payload.team_id)
-        )
-        for submission in found.all():
-            submission.withdrawn = True
-            session.add(submission)
     elif isinstance(event, SubmissionReceived):
         received = event.payload
         row = await session.get(KnownSubmission, received.submission_id)
         if row is None:
-            team = await session.get(KnownTeam, received.team_id)
             session.add(
                 KnownSubmission(
                     submission_id=received.submission_id,
@@ -98,7 +88,6 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
                     team_id=received.team_id,
                     title=received.title,
                     first_submitted_at=received.first_submitted_at,
-                    withdrawn=team is not None and team.withdrawn,
                 )
             )
         else:

@@ -1,74 +1,117 @@
-"""The gateway's spreading of requests over a service's replicas (gateway.balancing)."""
+"""The gateway's spreading of requests over a service's replicas (gateway.balancing, through
+gateway.upstream), against real HTTP servers on loopback addresses (127.0.0.0/8)."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import httpx
 import pytest
+from aiohttp import web
 
-from gateway.balancing import SpreadingTransport
+from gateway.balancing import Replicas
+from gateway.upstream import UpstreamClient, UpstreamUnavailable
 
 
-def recording(dead: set[str] | None = None) -> tuple[httpx.MockTransport, Counter[str], list[str]]:
-    """A stand-in for the network: answers 200 from any address except the ``dead`` ones."""
+@asynccontextmanager
+async def replicas(*addresses: str) -> AsyncIterator[tuple[list[str], Counter[str], list[str]]]:
+    """An HTTP server on each address (a free port each): the ``address:port`` they listen
+    on, how many requests each served, and the Host header of every request."""
     hits: Counter[str] = Counter()
     hosts: list[str] = []
+    runners: list[web.AppRunner] = []
+    targets: list[str] = []
+    for address in addresses:
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        target = f"{request.url.host}:{request.url.port}"
-        if target in (dead or set()):
-            raise httpx.ConnectError("connection refused", request=request)
-        hits[target] += 1
-        hosts.append(request.headers["host"])
-        return httpx.Response(200, json={"served_by": target})
+        async def answer(request: web.Request, served_by: str = address) -> web.Response:
+            port = request.transport.get_extra_info("sockname")[1] if request.transport else 0
+            hits[f"{served_by}:{port}"] += 1
+            hosts.append(request.headers["Host"])
+            await request.read()
+            return web.json_response({"served_by": served_by})
 
-    return httpx.MockTransport(answer), hits, hosts
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", answer)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, address, 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        targets.append(f"{address}:{port}")
+        runners.append(runner)
+    try:
+        yield targets, hits, hosts
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+def closed_port(address: str) -> int:
+    """A port on ``address`` that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def send(client: UpstreamClient, method: str, url: str) -> int:
+    base, _, path = url.partition("/x")
+    answer = await client.send(method, base, "/x" + path, headers={}, body=b"{}")
+    await client.read(answer)
+    return answer.status
 
 
 async def test_a_name_is_resolved_and_requests_go_to_its_address_with_the_name_as_host() -> None:
-    inner, hits, hosts = recording()
-    async with httpx.AsyncClient(transport=SpreadingTransport(inner)) as client:
-        answer = await client.get("http://localhost:8000/readyz")
-    assert answer.status_code == 200
-    # localhost may resolve to ::1 as well as 127.0.0.1; the request goes to one of them.
-    [(target, count)] = hits.items()
-    address, _, port = target.rpartition(":")
+    async with replicas("127.0.0.1") as ([target], hits, hosts):
+        port = int(target.rsplit(":", 1)[1])
+        client = UpstreamClient(Replicas(), timeout=5)
+        try:
+            assert await send(client, "GET", f"http://localhost:{port}/x") == 200
+        finally:
+            await client.close()
     resolved = {
-        info[4][0] for info in socket.getaddrinfo("localhost", 8000, type=socket.SOCK_STREAM)
+        info[4][0] for info in socket.getaddrinfo("localhost", port, type=socket.SOCK_STREAM)
     }
-    assert count == 1 and port == "8000"
-    assert address in resolved and ipaddress.ip_address(address).is_loopback, (target, resolved)
-    assert hosts == ["localhost:8000"]
-    assert str(answer.request.url) == "http://localhost:8000/readyz"
+    assert "127.0.0.1" in resolved and all(ipaddress.ip_address(a).is_loopback for a in resolved)
+    assert hits == {target: 1}
+    assert hosts == [f"localhost:{port}"]
 
 
 async def test_requests_spread_over_every_replica() -> None:
-    inner, hits, _ = recording()
-    replicas = ["10.0.0.2:8000", "10.0.0.3:8000", "10.0.0.4:8000"]
-    transport = SpreadingTransport(inner, static_hosts={"scoring": replicas})
-    async with httpx.AsyncClient(transport=transport) as client:
-        for _ in range(300):
-            assert (await client.get("http://scoring:8000/x")).status_code == 200
-    assert set(hits) == set(replicas)
+    async with replicas("127.0.0.2", "127.0.0.3", "127.0.0.4") as (targets, hits, hosts):
+        client = UpstreamClient(Replicas(static_hosts={"scoring": targets}), timeout=5)
+        try:
+            for _ in range(300):
+                assert await send(client, "GET", "http://scoring:8000/x") == 200
+        finally:
+            await client.close()
+    assert set(hits) == set(targets)
     assert min(hits.values()) > 50  # about 100 each
+    assert set(hosts) == {"scoring:8000"}
 
 
 async def test_a_replica_that_is_gone_is_skipped() -> None:
-    inner, hits, _ = recording(dead={"10.0.0.3:8000"})
-    transport = SpreadingTransport(
-        inner, static_hosts={"scoring": ["10.0.0.2:8000", "10.0.0.3:8000"]}
-    )
-    async with httpx.AsyncClient(transport=transport) as client:
-        for _ in range(20):
-            assert (await client.post("http://scoring:8000/x", json={})).status_code == 200
-    assert hits == {"10.0.0.2:8000": 20}
+    async with replicas("127.0.0.2") as ([alive], hits, _):
+        gone = f"127.0.0.3:{closed_port('127.0.0.3')}"
+        client = UpstreamClient(Replicas(static_hosts={"scoring": [alive, gone]}), timeout=5)
+        try:
+            for _ in range(20):
+                assert await send(client, "POST", "http://scoring:8000/x") == 200
+        finally:
+            await client.close()
+    assert hits == {alive: 20}
 
 
-async def test_a_name_that_does_not_resolve_is_a_connection_error() -> None:
-    inner, _, _ = recording()
-    async with httpx.AsyncClient(transport=SpreadingTransport(inner)) as client:
-        with pytest.raises(httpx.ConnectError):
-            await client.get("http://no-such-service.invalid:8000/x")
+async def test_no_replica_reachable_and_a_name_that_does_not_resolve_are_unavailable() -> None:
+    gone = f"127.0.0.3:{closed_port('127.0.0.3')}"
+    client = UpstreamClient(Replicas(static_hosts={"scoring": [gone]}), timeout=5)
+    try:
+        with pytest.raises(UpstreamUnavailable):
+            await send(client, "GET", "http://scoring:8000/x")
+        with pytest.raises(UpstreamUnavailable):
+            await send(client, "GET", "http://no-such-service.invalid:8000/x")
+    finally:
+        await client.close()

@@ -144,7 +144,7 @@ def require_role(principal: Principal, role: str) -> None:
         raise ProblemError(403, "forbidden", f"only an {role} may do this")
 
 
-def organizer(principal: CurrentPrincipal) -> Principal:
+async def organizer(principal: CurrentPrincipal) -> Principal:
     """FastAPI dependency: the verified caller, who must be an organizer."""
     require_role(principal, "organizer")
     return principal

@@ -67,6 +67,13 @@ class Barrier:
         self.topics = topics
         self.progress = progress
         self.timeout = timeout
+        # Positions seen stored, per log: they never go back within one log, so a position
+        # once read at or past a partition's end proves that end applied for good, and a
+        # request that finds its ends already covered reads nothing.
+        self._known: dict[TopicPartition, int] = {}
+        self._known_log = ""
+        self._topics: set[str] = set()
+        self._reading: asyncio.Task[None] | None = None
 
     async def partitions_for(self, facts: Facts) -> set[TopicPartition]:
         wanted: set[TopicPartition] = set()
@@ -109,11 +116,10 @@ class Barrier:
             raise catching_up("the event log cannot be read right now") from error
         pending = {tp: end for tp, end in ends.items() if end > 0}
         delay = 0.002
+        positions = self._known_positions()
+        pending = {tp: end for tp, end in pending.items() if positions.get(tp, 0) < end}
         while pending:
-            async with self.db.sessions() as session:
-                positions = await read_positions(
-                    session, self.progress.log_id, {tp.topic for tp in pending}
-                )
+            positions = await self._read_positions({tp.topic for tp in pending})
             pending = {tp: end for tp, end in pending.items() if positions.get(tp, 0) < end}
             if not pending:
                 break
@@ -131,3 +137,35 @@ class Barrier:
             delay = min(delay * 2, 0.02)
         if synced is not None:
             synced.update(wanted)
+
+    def _known_positions(self) -> dict[TopicPartition, int]:
+        if self._known_log != self.progress.log_id:
+            self._known, self._known_log = {}, self.progress.log_id
+        return self._known
+
+    async def _read_positions(self, topics: set[str]) -> dict[TopicPartition, int]:
+        """The stored positions, read once for every request waiting at the same time: a
+        read in flight serves every caller whose topics it covers (any read proves what it
+        shows, positions only growing), else a new one is made."""
+        while True:
+            reading = self._reading
+            if reading is not None and not reading.done() and topics <= self._topics:
+                await asyncio.shield(reading)
+                return self._known_positions()
+            if reading is None or reading.done():
+                self._topics |= topics
+                self._reading = asyncio.create_task(self._read(set(self._topics)))
+                await asyncio.shield(self._reading)
+                return self._known_positions()
+            await asyncio.shield(reading)  # one for fewer topics: let it end, then read anew
+            self._topics |= topics
+
+    async def _read(self, topics: set[str]) -> None:
+        log_id = self.progress.log_id
+        async with self.db.sessions() as session:
+            positions = await read_positions(session, log_id, topics)
+        known = self._known_positions()
+        if self._known_log == log_id:
+            for tp, offset in positions.items():
+                if offset > known.get(tp, -1):
+                    known[tp] = offset

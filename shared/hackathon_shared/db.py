@@ -6,6 +6,8 @@ their async drivers."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -34,7 +36,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # statement's parameters, which may be personal data (an e-mail, a name).
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,7 +44,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -61,6 +63,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
+SQLITE_BUSY_SECONDS = 5.0
+"""How long an SQLite write waits for a lock held by another process (a maintenance command,
+say) before it fails as busy: a request then answers ``503 database-busy`` well inside the
+gateway's ``UPSTREAM_TIMEOUT_SECONDS``, instead of committing after the gateway gave up on it.
+Within the service's own process writers take turns (``Database.transaction``) and never wait
+on this."""
+
 WRITES_OPTION = "hackathon_writes"
 """Execution option of the connections a unit of work uses (SQLite: BEGIN IMMEDIATE)."""
 
@@ -75,6 +84,12 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = async_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
+        # SQLite has one writer at a time, and a writer waiting for the lock polls it in
+        # sleeps that grow to 100 ms: under load that made writes wait seconds, in no order.
+        # Units of work of this process take turns on an asyncio lock instead (first come,
+        # first served), and each begins the moment the one before it commits. One process
+        # owns an SQLite file (several replicas need PostgreSQL, whose writers need no turns).
+        self._writer_turn: asyncio.Lock | None = asyncio.Lock() if is_sqlite(self.url) else None
         self.sessions = make_session_factory(self.engine)
         self._units_of_work = make_session_factory(
             self.engine.execution_options(**{WRITES_OPTION: True})
@@ -84,8 +99,15 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed when the block ends normally, rolled
         back when it raises."""
-        async with self._units_of_work() as session, session.begin():
+        async with self.writer_turn(), self._units_of_work() as session, session.begin():
             yield session
+
+    def writer_turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """This process's turn at writing: an asyncio lock on SQLite, nothing on PostgreSQL.
+        Not reentrant: a unit of work never opens another inside itself."""
+        if self._writer_turn is None:
+            return contextlib.nullcontext()
+        return self._writer_turn
 
     async def dispose(self) -> None:
         await self.engine.dispose()

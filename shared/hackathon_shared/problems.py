@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,12 @@ def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
     return [{"field": _field_path(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
 
 
+def _database_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked": another process held the write lock past the busy
+    timeout, and the transaction was rolled back."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
@@ -102,6 +109,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if _database_busy(exc):
+            log.warning("database busy: %s", exc.__class__.__name__)
+            return problem_response(
+                503,
+                "database-busy",
+                "the service's database is busy; nothing was changed, try again",
+                headers={"Retry-After": "1"},
+            )
         log.exception("unhandled error", exc_info=exc)
         return problem_response(500, "internal-error", "something went wrong on our side")
 

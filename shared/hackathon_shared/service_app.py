@@ -25,6 +25,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hackathon_shared import outbox as outbox_module
 from hackathon_shared.auth import Principal, erased_account
@@ -237,7 +238,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     return ServiceRuntime(settings, db, broker, outbox, relay, progress, log_ends, barrier)
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
+async def runtime_of(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 
@@ -253,7 +254,7 @@ CAUGHT_UP: DependsParam = Depends(_caught_up_on_reads)
 """A route dependency: the barrier on every topic the service reads."""
 
 
-def request_id_of(request: Request) -> str | None:
+async def request_id_of(request: Request) -> str | None:
     """The gateway's request id, which events carry as their correlation id."""
     return request.headers.get("x-request-id")
 
@@ -329,12 +330,13 @@ def create_service_app(
     return app
 
 
-async def _acknowledge(runtime: ServiceRuntime, response: Any) -> None:
-    """Hold a successful write's answer until its events are in the log; past the bound it
-    is ``202``: recorded, not yet visible to the other services (docs/consistency.md)."""
+async def _acknowledge(runtime: ServiceRuntime, status: int) -> bool:
+    """Hold a successful write's answer until its events are in the log. False past the
+    bound: the answer is then ``202``, recorded but not yet visible to the other services
+    (docs/consistency.md)."""
     rows = outbox_module.committed_rows()
-    if not rows or not 200 <= response.status_code < 300:
-        return
+    if not rows or not 200 <= status < 300:
+        return True
     timeout = runtime.settings.write_ack_timeout_seconds
     service = runtime.settings.service_name
     started = time.perf_counter()
@@ -342,31 +344,59 @@ async def _acknowledge(runtime: ServiceRuntime, response: Any) -> None:
     WRITE_ACK_WAIT.labels(service).observe(time.perf_counter() - started)
     if not published:
         CATCHING_UP.labels(service, "202").inc()
-        response.status_code = 202
-        response.headers["X-Event-Delivery"] = "pending"
+    return published
+
+
+class _RequestShell:
+    """Each request's consistency context, write acknowledgement, access log and metrics, as
+    plain ASGI middleware (no task group, no re-wrapped body: Starlette's
+    ``BaseHTTPMiddleware`` costs more than many routes do). The answer's start is held until
+    the write it reports is in the log, which is when the route has returned."""
+
+    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+        self.app = app
+        self.runtime = runtime
+        self.service = runtime.settings.service_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        request_id = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None
+        )
+
+        async def acknowledged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if not await _acknowledge(self.runtime, status):
+                    status = 202
+                    headers = [*message.get("headers", []), (b"x-event-delivery", b"pending")]
+                    message = {**message, "status": 202, "headers": headers}
+            await send(message)
+
+        synced = begin_request()
+        acknowledgement = outbox_module.begin_acknowledgement()
+        try:
+            with log_context(request_id=request_id):
+                await self.app(scope, receive, acknowledged)
+        finally:
+            outbox_module.end_acknowledgement(acknowledgement)
+            end_request(synced)
+            log_access(scope["method"], scope["path"], status, started)
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - started)
 
 
 def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
     service = runtime.settings.service_name
-
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        started = time.perf_counter()
-        synced = begin_request()
-        acknowledgement = outbox_module.begin_acknowledgement()
-        try:
-            with log_context(request_id=request.headers.get("x-request-id")):
-                response = await call_next(request)
-                await _acknowledge(runtime, response)
-                log_access(request.method, request.url.path, response.status_code, started)
-        finally:
-            outbox_module.end_acknowledgement(acknowledgement)
-            end_request(synced)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(_RequestShell, runtime=runtime)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import re
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from gateway.balancing import spreading_client
-from gateway.edge import BodySizeLimit, RateLimiter, check_secret, security_headers
+from gateway.balancing import Replicas
+from gateway.edge import BodySizeLimit, EdgeContext, RateLimiter, check_secret
 from gateway.proxy import Upstreams
 from gateway.routes import router
 from gateway.settings import GatewaySettings
-from hackathon_shared.logging_setup import configure_logging, log_access, log_context
+from gateway.upstream import UpstreamClient
+from hackathon_shared.logging_setup import configure_logging
 from hackathon_shared.problems import install_problem_handlers
-
-# A request id a client (or a proxy in front) may choose; anything else is replaced.
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -31,12 +25,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     configure_logging("gateway", settings.log_level)
     upstreams = Upstreams(
         settings.service_urls(),
-        spreading_client(
+        UpstreamClient(
+            Replicas(
+                resolve_seconds=settings.upstream_resolve_seconds,
+                static_hosts=settings.upstream_hosts,
+            ),
             timeout=settings.upstream_timeout_seconds,
-            resolve_seconds=settings.upstream_resolve_seconds,
-            static_hosts=settings.upstream_hosts,
-            max_keepalive_connections=settings.upstream_max_keepalive_connections,
-            keepalive_expiry_seconds=settings.upstream_keepalive_expiry_seconds,
+            connections_per_replica=settings.upstream_max_keepalive_connections,
+            keepalive_seconds=settings.upstream_keepalive_expiry_seconds,
         ),
     )
 
@@ -63,23 +59,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
 
-    # Middleware, innermost first: the body size limit, security headers, the request id,
-    # and CORS outermost (so that every answer, refusals included, carries what it needs).
+    # Middleware, innermost first: the body size limit, then the request id, security headers
+    # and access log, and CORS outermost (so that every answer, refusals included, carries
+    # what it needs). All are plain ASGI.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.middleware("http")(security_headers(settings.hsts_seconds))
-
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        incoming = request.headers.get("x-request-id", "")
-        request.state.request_id = (
-            incoming if REQUEST_ID.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
-        )
-        started = time.perf_counter()
-        with log_context(request_id=request.state.request_id):
-            response = await call_next(request)
-            log_access(request.method, request.url.path, response.status_code, started)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    app.add_middleware(EdgeContext, hsts_seconds=settings.hsts_seconds)
 
     if settings.cors_origins():
         app.add_middleware(

@@ -10,10 +10,11 @@ The counters live in ``RATE_LIMIT_STORAGE_URI`` (in memory by default, so per ga
 from __future__ import annotations
 
 import math
+import re
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,7 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hackathon_shared import auth
 from hackathon_shared.auth import Principal
+from hackathon_shared.logging_setup import log_access, log_context
 from hackathon_shared.problems import ProblemError, problem_response
+
+# A request id a client (or a proxy in front) may choose; anything else is replaced.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 # --------------------------------------------------------------------------------------------
 # Tokens and roles
@@ -37,7 +42,11 @@ _bearer = HTTPBearer(auto_error=False, description="an access token from POST /a
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def maybe_signed_in(request: Request, _credentials: Bearer) -> Principal | None:
+# The checks are ``async def`` although they do not await: FastAPI runs a plain ``def``
+# dependency in a worker thread, a hop that costs more than the check itself.
+
+
+async def maybe_signed_in(request: Request, _credentials: Bearer) -> Principal | None:
     """The verified caller when a token is sent (a bad one is still a 401), else None. The
     other checks build on this one, so FastAPI verifies a request's token once."""
     return auth.optional_token_principal(request)
@@ -46,17 +55,18 @@ def maybe_signed_in(request: Request, _credentials: Bearer) -> Principal | None:
 MaybeSignedIn = Annotated[Principal | None, Depends(maybe_signed_in)]
 
 
-def signed_in(request: Request, principal: MaybeSignedIn) -> Principal:
+async def signed_in(request: Request, principal: MaybeSignedIn) -> Principal:
     """The verified caller (401 without a valid, unexpired token)."""
     return principal or auth.token_principal(request)  # the latter raises the 401
 
 
-def organizer(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+async def organizer(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
     """The verified caller, who must hold the organizer role (403 otherwise)."""
-    return auth.organizer(principal)
+    auth.require_role(principal, "organizer")
+    return principal
 
 
-def stream_reader(request: Request, _credentials: Bearer) -> Principal:
+async def stream_reader(request: Request, _credentials: Bearer) -> Principal:
     """Like :func:`signed_in`, also accepting ``access_token`` in the query."""
     return auth.stream_token_principal(request)
 
@@ -124,7 +134,7 @@ WriteLimit = Depends(write_limit)
 
 
 # --------------------------------------------------------------------------------------------
-# Body size and security headers (ASGI middleware)
+# Body size, request ids and security headers (ASGI middleware)
 # --------------------------------------------------------------------------------------------
 
 
@@ -195,19 +205,63 @@ DOCS_HEADERS = {
 }
 
 
-def security_headers(
-    hsts_seconds: int,
-) -> Callable[[Request, Callable[[Request], Awaitable[Any]]], Awaitable[Any]]:
-    async def add_headers(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        response = await call_next(request)
-        chosen = DOCS_HEADERS if request.url.path in ("/docs", "/redoc") else API_HEADERS
-        for name, value in chosen.items():
-            response.headers.setdefault(name, value)
-        if hsts_seconds > 0:
-            response.headers["Strict-Transport-Security"] = f"max-age={hsts_seconds}"
-        return response
+class EdgeContext:
+    """Every answer's request id, security headers and access log line, as plain ASGI
+    middleware: it only adds headers to the answer's start, so it neither buffers nor
+    re-wraps the body (Starlette's ``BaseHTTPMiddleware`` runs each request through a task
+    group and memory streams, and reports a client that went away mid-request as an error).
 
-    return add_headers
+    The request id is the client's ``X-Request-ID`` when it is well-formed, else a new one; it
+    is in ``request.state.request_id`` for the routes, on every log line of the request, and
+    on the answer."""
+
+    def __init__(self, app: ASGIApp, hsts_seconds: int) -> None:
+        self.app = app
+        self.hsts = (
+            (b"strict-transport-security", f"max-age={hsts_seconds}".encode())
+            if hsts_seconds > 0
+            else None
+        )
+        self.api_headers = _encoded(API_HEADERS)
+        self.docs_headers = _encoded(DOCS_HEADERS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        text = incoming.decode("latin-1")
+        request_id = text if REQUEST_ID.fullmatch(text) else f"req_{uuid.uuid4().hex}"
+        scope.setdefault("state", {})["request_id"] = request_id
+        path: str = scope["path"]
+        chosen = self.docs_headers if path in ("/docs", "/redoc") else self.api_headers
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in chosen if h[0] not in present)
+                if self.hsts is not None:
+                    headers = [h for h in headers if h[0].lower() != self.hsts[0]]
+                    headers.append(self.hsts)
+                headers = [h for h in headers if h[0].lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with log_context(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                log_access(scope["method"], path, status, started)
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
 
 
 def check_secret(secret: str | None) -> str:

@@ -6,26 +6,29 @@ unchanged; an unreachable service is a 503 and a slow one a 504, both as problem
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
+from gateway.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnavailable, chosen_headers
 from hackathon_shared.problems import problem_response
 
 FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
+PASSED_HEADERS = ("content-type", "retry-after", "www-authenticate", "x-event-delivery")
 
 
 class Upstreams:
-    def __init__(self, urls: dict[str, str], client: httpx.AsyncClient) -> None:
+    def __init__(self, urls: dict[str, str], client: UpstreamClient) -> None:
         self.urls = urls
         self.client = client
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.close()
 
     async def forward(
         self,
@@ -35,74 +38,67 @@ class Upstreams:
         body: BaseModel | None = None,
     ) -> Response:
         headers = _outgoing_headers(request)
-        content: Any = None
+        content: bytes | None = None
         if body is not None:
             content = body.model_dump_json().encode()
             headers["content-type"] = "application/json"
-        outgoing = self.client.build_request(
-            request.method,
-            self.urls[service] + path,
-            params=list(request.query_params.multi_items()),
-            content=content,
-            headers=headers,
-        )
-        upstream = await self._send(service, outgoing, stream=False)
-        if isinstance(upstream, Response):
-            return upstream
-        passed = _passed_headers(upstream, "location")
-        return Response(upstream.content, status_code=upstream.status_code, headers=passed)
+        try:
+            upstream = await self.client.send(
+                request.method,
+                self.urls[service],
+                path,
+                query_string=request.scope["query_string"].decode("latin-1"),
+                headers=headers,
+                body=content,
+            )
+            content = await self.client.read(upstream)
+        except (UpstreamTimeout, UpstreamUnavailable) as error:
+            return _refusal(service, error)
+        passed = chosen_headers(upstream, (*PASSED_HEADERS, "location"))
+        return Response(content, status_code=upstream.status, headers=passed)
 
     async def stream(self, request: Request, service: str, path: str) -> Response:
         """Forward a long-lived GET (Server-Sent Events) and pass its bytes on as they come:
         the connect timeout applies, the read timeout does not (the service sends keep-alive
         comments)."""
-        outgoing = self.client.build_request(
-            "GET",
-            self.urls[service] + path,
-            params=list(request.query_params.multi_items()),
-            headers=_outgoing_headers(request),
-            timeout=httpx.Timeout(self.client.timeout.connect, read=None),
-        )
-        upstream = await self._send(service, outgoing, stream=True)
-        if isinstance(upstream, Response):
-            return upstream
-        passed = _passed_headers(upstream, "cache-control")
-        if upstream.status_code != 200:
-            content = await upstream.aread()
-            await upstream.aclose()
-            return Response(content, status_code=upstream.status_code, headers=passed)
+        try:
+            upstream = await self.client.send(
+                "GET",
+                self.urls[service],
+                path,
+                query_string=request.scope["query_string"].decode("latin-1"),
+                headers=_outgoing_headers(request),
+                stream=True,
+            )
+        except (UpstreamTimeout, UpstreamUnavailable) as error:
+            return _refusal(service, error)
+        passed = chosen_headers(upstream, (*PASSED_HEADERS, "cache-control"))
+        if upstream.status != 200:
+            try:
+                content = await self.client.read(upstream)
+            except (UpstreamTimeout, UpstreamUnavailable) as error:
+                return _refusal(service, error)
+            return Response(content, status_code=upstream.status, headers=passed)
         passed["X-Accel-Buffering"] = "no"  # proxies in front must not buffer the stream
         return StreamingResponse(
-            upstream.aiter_raw(),
+            _passed_on(upstream),
             status_code=200,
             headers=passed,
-            background=BackgroundTask(upstream.aclose),
+            background=BackgroundTask(upstream.release),
         )
-
-    async def _send(
-        self, service: str, outgoing: httpx.Request, stream: bool
-    ) -> httpx.Response | Response:
-        """The service's answer, or the problem that says it could not be had."""
-        try:
-            return await self.client.send(outgoing, stream=stream)
-        except httpx.TimeoutException:
-            return problem_response(
-                504, "upstream-timeout", f"the {service} service did not answer in time"
-            )
-        except httpx.TransportError:
-            return problem_response(
-                503, "service-unavailable", f"the {service} service is unavailable"
-            )
 
     async def ready(self, service: str) -> tuple[bool, str]:
         try:
-            answer = await self.client.get(self.urls[service] + "/readyz", timeout=3.0)
-        except httpx.HTTPError as error:
+            answer = await self.client.send(
+                "GET", self.urls[service], "/readyz", headers={}, timeout=3.0
+            )
+            body = await self.client.read(answer)
+        except (UpstreamTimeout, UpstreamUnavailable) as error:
             return False, f"unreachable: {error.__class__.__name__}"
-        if answer.status_code != 200:
+        if answer.status != 200:
             return False, "not ready"
         try:
-            answered_as = answer.json().get("service")
+            answered_as = json.loads(body).get("service")
         except (ValueError, AttributeError):
             answered_as = None
         if answered_as != service:
@@ -111,13 +107,26 @@ class Upstreams:
         return True, "ok"
 
 
+async def _passed_on(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The stream's bytes as they come; the service going away ends the stream."""
+    try:
+        async for chunk in upstream.content.iter_any():
+            yield chunk
+    except aiohttp.ClientError:
+        return
+    finally:
+        upstream.release()
+
+
+def _refusal(service: str, error: Exception) -> Response:
+    if isinstance(error, UpstreamTimeout):
+        return problem_response(
+            504, "upstream-timeout", f"the {service} service did not answer in time"
+        )
+    return problem_response(503, "service-unavailable", f"the {service} service is unavailable")
+
+
 def _outgoing_headers(request: Request) -> dict[str, str]:
     headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
     headers["x-request-id"] = request.state.request_id
     return headers
-
-
-def _passed_headers(upstream: httpx.Response, *extra: str) -> dict[str, str]:
-    """The upstream answer's headers a client gets."""
-    wanted = {"content-type", "retry-after", "www-authenticate", "x-event-delivery", *extra}
-    return {k: v for k, v in upstream.headers.items() if k.lower() in wanted}

@@ -1,12 +1,21 @@
-"""The public routes of API v1. Each route declares its public request and answer models (so
-the OpenAPI document describes them) and forwards to the owning service."""
+"""The public routes of API v1, as one table (:data:`ROUTES`). Each entry names its method,
+path, owning service, who may call it, the rate limit it counts against, and its public
+request and answer models; the same table drives the forwarding and the OpenAPI document
+(:func:`build_router`). The service's path is the public one without ``/api/v1``, with every
+path parameter forwarded as a single segment."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+import string
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.params import Depends as DependsMarker
+from pydantic import BaseModel
 
 from gateway import edge
 from gateway.proxy import Upstreams
@@ -48,15 +57,62 @@ from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from hackathon_shared.problems import ProblemError
 
-router = APIRouter(prefix="/api/v1")
+PREFIX = "/api/v1"
+
+Access = Literal["open", "anyone", "signed-in", "organizer", "stream-reader"]
+"""Who may call a route: anyone, without a token being looked at (signing up and in);
+anyone (a token, when sent, must still be valid); a signed-in caller; an organizer; or a
+signed-in caller who may pass the token in the query (a browser's EventSource cannot send
+headers)."""
+
+RateLimit = Literal["sign-up", "sign-in", "writes"]
+
+ACCESS: dict[Access, Callable[..., Awaitable[Any]] | None] = {
+    "open": None,
+    "anyone": edge.maybe_signed_in,
+    "signed-in": edge.signed_in,
+    "organizer": edge.organizer,
+    "stream-reader": edge.stream_reader,
+}
+LIMITS: dict[RateLimit, DependsMarker] = {
+    "sign-up": edge.SignUpLimit,
+    "sign-in": edge.SignInLimit,
+    "writes": edge.WriteLimit,
+}
+
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: an event `notification` (data: the notification "
+        "as in the feed, id: its notification_id) for each new notification of the caller; "
+        "comments keep the connection alive. A browser's EventSource, which cannot send "
+        "headers, may pass the token as `access_token` in the query.",
+        "content": {"text/event-stream": {}},
+    }
+}
 
 
-def upstreams(request: Request) -> Upstreams:
-    found: Upstreams = request.app.state.upstreams
-    return found
+@dataclass(frozen=True)
+class PublicRoute:
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str  # under /api/v1, with {parameters}
+    name: str  # the operation's name (its id in the OpenAPI document)
+    service: str
+    tag: str
+    access: Access
+    limit: RateLimit | None = None
+    body: type[BaseModel] | None = None
+    answer: Any = None  # the answer's model; None for 204 and the stream
+    status: int = 200
+    paginated: bool = False  # takes ``limit`` and ``cursor``
+    stream: bool = False  # Server-Sent Events, passed on as they come
+    responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def parameters(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.path) if name]
 
-Services = Annotated[Upstreams, Depends(upstreams)]
+    def service_path(self, values: dict[str, str]) -> str:
+        return self.path.format(**{name: segment(values[name]) for name in self.parameters})
 
 
 def segment(value: str) -> str:
@@ -67,415 +123,140 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-@router.post(
-    "/accounts",
-    status_code=201,
-    response_model=AccountCreatedAnswer,
-    tags=["accounts"],
-    dependencies=[edge.SignUpLimit],
+_route = PublicRoute
+ACCOUNTS, NOTIFICATIONS, HACKATHONS = "accounts", "notifications", "hackathons"
+TEAMS, SUBMISSIONS, JUDGING, WEBHOOKS = (
+    "registration and teams",
+    "submissions",
+    "judging",
+    "webhooks",
 )
-async def create_account(body: NewAccount, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", "/accounts", body)
-
-
-@router.post(
-    "/auth/token", response_model=TokenAnswer, tags=["accounts"], dependencies=[edge.SignInLimit]
-)
-async def sign_in(body: Credentials, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", "/auth/token", body)
-
-
-@router.get(
-    "/me", response_model=MeAnswer, tags=["accounts"], dependencies=[Depends(edge.signed_in)]
-)
-async def me(request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", "/me")
-
-
-@router.get(
-    "/notifications",
-    response_model=Page[NotificationView],
-    tags=["notifications"],
-    dependencies=[Depends(edge.signed_in)],
-)
-async def my_notifications(
-    request: Request,
-    services: Services,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Response:
-    return await services.forward(request, "notifications", "/notifications")
-
-
-@router.get(
-    "/notifications/stream",
-    tags=["notifications"],
-    response_class=Response,
-    responses={
-        200: {
-            "description": "Server-Sent Events: an event `notification` (data: the notification "
-            "as in the feed, id: its notification_id) for each new notification of the caller; "
-            "comments keep the connection alive. A browser's EventSource, which cannot send "
-            "headers, may pass the token as `access_token` in the query.",
-            "content": {"text/event-stream": {}},
-        }
-    },
-    dependencies=[Depends(edge.stream_reader)],
-)
-async def follow_notifications(
-    request: Request,
-    services: Services,
-    access_token: Annotated[str | None, Query(description="for EventSource clients")] = None,
-) -> Response:
-    return await services.stream(request, "notifications", "/notifications/stream")
-
-
-@router.post(
-    "/notifications/read",
-    response_model=MarkedRead,
-    tags=["notifications"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def mark_all_read(request: Request, services: Services) -> Response:
-    return await services.forward(request, "notifications", "/notifications/read")
-
-
-@router.post(
-    "/notifications/{notification_id}/read",
-    response_model=NotificationView,
-    tags=["notifications"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def mark_read(notification_id: str, request: Request, services: Services) -> Response:
-    path = f"/notifications/{segment(notification_id)}/read"
-    return await services.forward(request, "notifications", path)
-
-
-@router.delete(
-    "/me",
-    status_code=204,
-    tags=["accounts"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def erase_me(request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", "/me")
-
-
-# ---- hackathons -------------------------------------------------------------------------
-
-
-@router.post(
-    "/hackathons",
-    status_code=201,
-    response_model=HackathonView,
-    tags=["hackathons"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def create_hackathon(body: NewHackathon, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", "/hackathons", body)
-
-
-@router.get(
-    "/hackathons",
-    response_model=Page[HackathonView],
-    tags=["hackathons"],
-    dependencies=[Depends(edge.maybe_signed_in)],
-)
-async def list_hackathons(
-    request: Request, services: Services, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-) -> Response:
-    return await services.forward(request, "registration", "/hackathons")
-
-
-@router.get(
-    "/hackathons/{hackathon_id}",
-    response_model=HackathonView,
-    tags=["hackathons"],
-    dependencies=[Depends(edge.maybe_signed_in)],
-)
-async def get_hackathon(hackathon_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/hackathons/{segment(hackathon_id)}")
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/phase",
-    response_model=HackathonView,
-    tags=["hackathons"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def change_phase(
-    hackathon_id: str, body: PhaseChange, request: Request, services: Services
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/phase"
-    return await services.forward(request, "registration", path, body)
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/registrations",
-    status_code=201,
-    response_model=RegistrationAnswer,
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def register(
-    hackathon_id: str, body: NewRegistration, request: Request, services: Services
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/registrations"
-    return await services.forward(request, "registration", path, body)
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/judges",
-    status_code=201,
-    response_model=JudgeAnswer,
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def enrol_judge(
-    hackathon_id: str, body: NewJudge, request: Request, services: Services
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/judges"
-    return await services.forward(request, "registration", path, body)
-
-
-# ---- teams ------------------------------------------------------------------------------
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/teams",
-    status_code=201,
-    response_model=TeamView,
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def form_team(
-    hackathon_id: str, body: NewTeam, request: Request, services: Services
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/teams"
-    return await services.forward(request, "registration", path, body)
-
-
-@router.get(
-    "/hackathons/{hackathon_id}/teams",
-    response_model=Page[TeamView],
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.maybe_signed_in)],
-)
-async def list_teams(
-    hackathon_id: str,
-    request: Request,
-    services: Services,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/teams"
-    return await services.forward(request, "registration", path)
-
-
-@router.get(
-    "/teams/{team_id}",
-    response_model=TeamView,
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.maybe_signed_in)],
-)
-async def get_team(team_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/teams/{segment(team_id)}")
-
-
-@router.post(
-    "/teams/{team_id}/members",
-    status_code=201,
-    response_model=TeamView,
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def join_team(team_id: str, body: JoinTeam, request: Request, services: Services) -> Response:
-    return await services.forward(
-        request, "registration", f"/teams/{segment(team_id)}/members", body
-    )
-
-
-@router.delete(
-    "/teams/{team_id}/members/me",
-    status_code=204,
-    tags=["registration and teams"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def leave_team(team_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "registration", f"/teams/{segment(team_id)}/members/me")
-
-
-# ---- submissions ------------------------------------------------------------------------
-
-
-@router.put(
-    "/teams/{team_id}/submission",
-    response_model=SubmissionView,
-    responses={201: {"model": SubmissionView, "description": "the first version"}},
-    tags=["submissions"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def submit(
-    team_id: str, body: SubmissionIn, request: Request, services: Services
-) -> Response:
-    path = f"/teams/{segment(team_id)}/submission"
-    return await services.forward(request, "submissions", path, body)
-
-
-@router.get(
-    "/teams/{team_id}/submission",
-    response_model=SubmissionView,
-    tags=["submissions"],
-    dependencies=[Depends(edge.signed_in)],
-)
-async def read_submission(team_id: str, request: Request, services: Services) -> Response:
-    return await services.forward(request, "submissions", f"/teams/{segment(team_id)}/submission")
-
-
-@router.get(
-    "/hackathons/{hackathon_id}/submissions",
-    response_model=Page[SubmissionView],
-    tags=["submissions"],
-    dependencies=[Depends(edge.organizer)],
-)
-async def list_submissions(
-    hackathon_id: str,
-    request: Request,
-    services: Services,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/submissions"
-    return await services.forward(request, "submissions", path)
-
-
-# ---- judging ----------------------------------------------------------------------------
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/assignments",
-    response_model=AssignmentAnswer,
-    tags=["judging"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def assign_judges(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/assignments"
-    return await services.forward(request, "scoring", path)
-
-
-@router.get(
-    "/judging/assignments",
-    response_model=Page[MyAssignment],
-    tags=["judging"],
-    dependencies=[Depends(edge.signed_in)],
-)
-async def my_assignments(
-    request: Request, services: Services, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-) -> Response:
-    return await services.forward(request, "scoring", "/judging/assignments")
-
-
-@router.put(
-    "/submissions/{submission_id}/scores/me",
-    response_model=ScoreAnswer,
-    tags=["judging"],
-    dependencies=[Depends(edge.signed_in), edge.WriteLimit],
-)
-async def score(
-    submission_id: str, body: ScoresIn, request: Request, services: Services
-) -> Response:
-    path = f"/submissions/{segment(submission_id)}/scores/me"
-    return await services.forward(request, "scoring", path, body)
-
-
-@router.get(
-    "/hackathons/{hackathon_id}/leaderboard",
-    response_model=Leaderboard,
-    tags=["judging"],
-    dependencies=[Depends(edge.maybe_signed_in)],
-)
-async def leaderboard(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/leaderboard"
-    return await services.forward(request, "scoring", path)
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/results",
-    status_code=201,
-    response_model=Results,
-    tags=["judging"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def publish_results(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/results"
-    return await services.forward(request, "scoring", path)
-
-
-@router.get(
-    "/hackathons/{hackathon_id}/results",
-    response_model=Results,
-    tags=["judging"],
-    dependencies=[Depends(edge.maybe_signed_in)],
-)
-async def results(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/results"
-    return await services.forward(request, "scoring", path)
-
-
-# ---- webhooks ---------------------------------------------------------------------------
-
-
-@router.post(
-    "/hackathons/{hackathon_id}/webhooks",
-    status_code=201,
-    response_model=WebhookView,
-    tags=["webhooks"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def add_webhook(
-    hackathon_id: str, body: NewWebhook, request: Request, services: Services
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/webhooks"
-    return await services.forward(request, "notifications", path, body)
-
-
-@router.get(
-    "/hackathons/{hackathon_id}/webhooks",
-    response_model=list[WebhookView],
-    tags=["webhooks"],
-    dependencies=[Depends(edge.organizer)],
-)
-async def hackathon_webhooks(hackathon_id: str, request: Request, services: Services) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/webhooks"
-    return await services.forward(request, "notifications", path)
-
-
-@router.delete(
-    "/hackathons/{hackathon_id}/webhooks/{webhook_id}",
-    status_code=204,
-    tags=["webhooks"],
-    dependencies=[Depends(edge.organizer), edge.WriteLimit],
-)
-async def remove_webhook(
-    hackathon_id: str, webhook_id: str, request: Request, services: Services
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/webhooks/{segment(webhook_id)}"
-    return await services.forward(request, "notifications", path)
-
-
-@router.get(
-    "/hackathons/{hackathon_id}/webhooks/{webhook_id}/deliveries",
-    response_model=Page[WebhookDeliveryView],
-    tags=["webhooks"],
-    dependencies=[Depends(edge.organizer)],
-)
-async def webhook_deliveries(
-    hackathon_id: str,
-    webhook_id: str,
-    request: Request,
-    services: Services,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Response:
-    path = f"/hackathons/{segment(hackathon_id)}/webhooks/{segment(webhook_id)}/deliveries"
-    return await services.forward(request, "notifications", path)
+REG, SUB, SCO, NOT = "registration", "submissions", "scoring", "notifications"
+_H = "/hackathons/{hackathon_id}"
+
+ROUTES: tuple[PublicRoute, ...] = (
+    # ---- accounts
+    _route("POST", "/accounts", "create_account", REG, ACCOUNTS, "open", limit="sign-up",
+           body=NewAccount, answer=AccountCreatedAnswer, status=201),
+    _route("POST", "/auth/token", "sign_in", REG, ACCOUNTS, "open", limit="sign-in",
+           body=Credentials, answer=TokenAnswer),
+    _route("GET", "/me", "me", REG, ACCOUNTS, "signed-in", answer=MeAnswer),
+    _route("DELETE", "/me", "erase_me", REG, ACCOUNTS, "signed-in", limit="writes", status=204),
+    # ---- notifications
+    _route("GET", "/notifications", "my_notifications", NOT, NOTIFICATIONS, "signed-in",
+           answer=Page[NotificationView], paginated=True),
+    _route("GET", "/notifications/stream", "follow_notifications", NOT, NOTIFICATIONS,
+           "stream-reader", stream=True, responses=STREAM_RESPONSES),
+    _route("POST", "/notifications/read", "mark_all_read", NOT, NOTIFICATIONS, "signed-in",
+           limit="writes", answer=MarkedRead),
+    _route("POST", "/notifications/{notification_id}/read", "mark_read", NOT, NOTIFICATIONS,
+           "signed-in", limit="writes", answer=NotificationView),
+    # ---- hackathons
+    _route("POST", "/hackathons", "create_hackathon", REG, HACKATHONS, "organizer",
+           limit="writes", body=NewHackathon, answer=HackathonView, status=201),
+    _route("GET", "/hackathons", "list_hackathons", REG, HACKATHONS, "anyone",
+           answer=Page[HackathonView], paginated=True),
+    _route("GET", _H, "get_hackathon", REG, HACKATHONS, "anyone", answer=HackathonView),
+    _route("POST", _H + "/phase", "change_phase", REG, HACKATHONS, "organizer", limit="writes",
+           body=PhaseChange, answer=HackathonView),
+    _route("POST", _H + "/registrations", "register", REG, TEAMS, "signed-in", limit="writes",
+           body=NewRegistration, answer=RegistrationAnswer, status=201),
+    _route("POST", _H + "/judges", "enrol_judge", REG, TEAMS, "organizer", limit="writes",
+           body=NewJudge, answer=JudgeAnswer, status=201),
+    # ---- teams
+    _route("POST", _H + "/teams", "form_team", REG, TEAMS, "signed-in", limit="writes",
+           body=NewTeam, answer=TeamView, status=201),
+    _route("GET", _H + "/teams", "list_teams", REG, TEAMS, "anyone", answer=Page[TeamView],
+           paginated=True),
+    _route("GET", "/teams/{team_id}", "get_team", REG, TEAMS, "anyone", answer=TeamView),
+    _route("POST", "/teams/{team_id}/members", "join_team", REG, TEAMS, "signed-in",
+           limit="writes", body=JoinTeam, answer=TeamView, status=201),
+    _route("DELETE", "/teams/{team_id}/members/me", "leave_team", REG, TEAMS, "signed-in",
+           limit="writes", status=204),
+    # ---- submissions
+    _route("PUT", "/teams/{team_id}/submission", "submit", SUB, SUBMISSIONS, "signed-in",
+           limit="writes", body=SubmissionIn, answer=SubmissionView,
+           responses={201: {"model": SubmissionView, "description": "the first version"}}),
+    _route("GET", "/teams/{team_id}/submission", "read_submission", SUB, SUBMISSIONS,
+           "signed-in", answer=SubmissionView),
+    _route("GET", _H + "/submissions", "list_submissions", SUB, SUBMISSIONS, "organizer",
+           answer=Page[SubmissionView], paginated=True),
+    # ---- judging
+    _route("POST", _H + "/assignments", "assign_judges", SCO, JUDGING, "organizer",
+           limit="writes", answer=AssignmentAnswer),
+    _route("GET", "/judging/assignments", "my_assignments", SCO, JUDGING, "signed-in",
+           answer=Page[MyAssignment], paginated=True),
+    _route("PUT", "/submissions/{submission_id}/scores/me", "score", SCO, JUDGING, "signed-in",
+           limit="writes", body=ScoresIn, answer=ScoreAnswer),
+    _route("GET", _H + "/leaderboard", "leaderboard", SCO, JUDGING, "anyone",
+           answer=Leaderboard),
+    _route("POST", _H + "/results", "publish_results", SCO, JUDGING, "organizer",
+           limit="writes", answer=Results, status=201),
+    _route("GET", _H + "/results", "results", SCO, JUDGING, "anyone", answer=Results),
+    # ---- webhooks
+    _route("POST", _H + "/webhooks", "add_webhook", NOT, WEBHOOKS, "organizer", limit="writes",
+           body=NewWebhook, answer=WebhookView, status=201),
+    _route("GET", _H + "/webhooks", "hackathon_webhooks", NOT, WEBHOOKS, "organizer",
+           answer=list[WebhookView]),
+    _route("DELETE", _H + "/webhooks/{webhook_id}", "remove_webhook", NOT, WEBHOOKS,
+           "organizer", limit="writes", status=204),
+    _route("GET", _H + "/webhooks/{webhook_id}/deliveries", "webhook_deliveries", NOT,
+           WEBHOOKS, "organizer", answer=Page[WebhookDeliveryView], paginated=True),
+)  # fmt: skip
+
+
+def _endpoint(route: PublicRoute) -> Callable[..., Awaitable[Response]]:
+    """The route's handler, with the signature FastAPI reads its parameters from: the path's
+    parameters, the body under its public model, and the page's ``limit`` and ``cursor``
+    (validated here; the service reads them again from the forwarded query)."""
+
+    async def forward(request: Request, **values: Any) -> Response:
+        upstreams: Upstreams = request.app.state.upstreams
+        path = route.service_path(values)
+        if route.stream:
+            return await upstreams.stream(request, route.service, path)
+        return await upstreams.forward(request, route.service, path, values.get("body"))
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=Request)]  # fmt: skip
+    parameters += [inspect.Parameter(n, keyword, annotation=str) for n in route.parameters]
+    if route.body is not None:
+        parameters.append(inspect.Parameter("body", keyword, annotation=route.body))
+    if route.paginated:
+        parameters.append(inspect.Parameter("limit", keyword, annotation=Limit,
+                                            default=DEFAULT_LIMIT))  # fmt: skip
+        parameters.append(inspect.Parameter("cursor", keyword, annotation=Cursor, default=None))
+    if route.stream:
+        query = Annotated[str | None, Query(description="for EventSource clients")]
+        parameters.append(inspect.Parameter("access_token", keyword, annotation=query,
+                                            default=None))  # fmt: skip
+    forward.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
+    forward.__name__ = route.name
+    return forward
+
+
+def build_router(routes: tuple[PublicRoute, ...] = ROUTES) -> APIRouter:
+    router = APIRouter(prefix=PREFIX)
+    for route in routes:
+        check = ACCESS[route.access]
+        dependencies = [Depends(check)] if check is not None else []
+        if route.limit is not None:
+            dependencies.append(LIMITS[route.limit])
+        streamed: dict[str, Any] = {"response_class": Response} if route.stream else {}
+        router.add_api_route(
+            route.path,
+            _endpoint(route),
+            methods=[route.method],
+            name=route.name,
+            status_code=route.status,
+            response_model=route.answer,
+            responses=dict(route.responses),
+            tags=[route.tag],
+            dependencies=dependencies,
+            **streamed,
+        )
+    return router
+
+
+router = build_router()

@@ -14,7 +14,9 @@ class GatewaySettings(BaseSettings):
     submissions_url: str = "http://127.0.0.1:8002"
     scoring_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
-    upstream_timeout_seconds: float = 10.0
+    # Above the longest a service may take by its own bounds (barrier 5 s, SQLite busy 5 s,
+    # write acknowledgement 2 s), so that a write that commits is never answered 504.
+    upstream_timeout_seconds: float = 15.0
     # Spreading requests over a service's replicas (see gateway.balancing): how long the
     # addresses a service's name resolves to are reused, pooled connections per address, and
     # fixed addresses for names instead of DNS, e.g. {"scoring": ["10.0.0.5:8000"]}.

@@ -32,7 +32,7 @@ from notifications.settings import NotificationsSettings
 router = APIRouter()
 
 
-def settings_of(runtime: Runtime) -> NotificationsSettings:
+async def settings_of(runtime: Runtime) -> NotificationsSettings:
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
     return settings
@@ -89,7 +89,7 @@ class OpenStreams:
 OPEN_STREAMS = OpenStreams()
 
 
-def stream_slot(
+async def stream_slot(
     principal: Annotated[Principal, Depends(stream_principal)], settings: Settings
 ) -> Principal:
     OPEN_STREAMS.open(principal.account_id, settings.stream_max_per_account)

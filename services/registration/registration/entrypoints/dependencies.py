@@ -21,7 +21,7 @@ def _settings(runtime: Runtime) -> RegistrationSettings:
     return settings
 
 
-def accounts(runtime: Runtime, request: Request) -> Accounts:
+async def accounts(runtime: Runtime, request: Request) -> Accounts:
     settings = _settings(runtime)
     limiter: SignInLimiter = request.app.state.sign_in_limiter
     return Accounts(
@@ -29,11 +29,11 @@ def accounts(runtime: Runtime, request: Request) -> Accounts:
     )
 
 
-def hackathons(runtime: Runtime) -> Hackathons:
+async def hackathons(runtime: Runtime) -> Hackathons:
     return Hackathons(runtime.db, runtime.outbox, _settings(runtime).consent_policy_version)
 
 
-def teams(runtime: Runtime) -> Teams:
+async def teams(runtime: Runtime) -> Teams:
     return Teams(runtime.db, runtime.outbox)
 
 

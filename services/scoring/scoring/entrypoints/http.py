@@ -22,7 +22,7 @@ from scoring.service.judging import Judging
 router = APIRouter()
 
 
-def judging(runtime: Runtime) -> Judging:
+async def judging(runtime: Runtime) -> Judging:
     return Judging(runtime.db, runtime.outbox)
 
 

@@ -15,7 +15,7 @@ from submissions.service.submissions import Submissions
 router = APIRouter()
 
 
-def submissions(runtime: Runtime) -> Submissions:
+async def submissions(runtime: Runtime) -> Submissions:
     return Submissions(runtime.db, runtime.outbox)
 
 

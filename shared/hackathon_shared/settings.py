@@ -56,8 +56,12 @@ class ServiceSettings(BaseSettings):
     # the batch is redelivered (it is never applied early).
     causal_wait_seconds: float = 30.0
     # How promptly consumers fetch: the broker holds an empty fetch up to the first. Apache
-    # Kafka answers a held fetch as soon as data arrives, so unset means 500 there; Tansu
-    # holds it about half the time without answering early, so unset means 10 there.
+    # Kafka answers a held fetch as soon as data arrives, so unset means 500 there. Tansu
+    # (0.6) answers a held fetch early too, but late (tens of ms after the data for a hold of
+    # 200-300 ms, not before the end of longer ones; bench/fetch_wait.py measures it): unset
+    # means 50 there, which arrives about as fast as 10 and makes a third of the empty
+    # fetches, each of which costs the consumer and the broker CPU (a service has one
+    # consumer per topic; docs/benchmarks.md).
     # FastStream waits up to the second for a batch, and as long again after an empty one
     # (2 ms: 5 missed the 25 ms goal right after a write; docs/benchmarks.md).
     consumer_fetch_max_wait_ms: int | None = None
@@ -66,7 +70,7 @@ class ServiceSettings(BaseSettings):
     def fetch_max_wait_ms_for(self, tansu: bool) -> int:
         if self.consumer_fetch_max_wait_ms is not None:
             return self.consumer_fetch_max_wait_ms
-        return 10 if tansu else 500
+        return 50 if tansu else 500
 
     log_level: str = "INFO"
 

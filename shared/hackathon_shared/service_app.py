@@ -55,6 +55,7 @@ from hackathon_shared.migrations import upgrade_to_head
 from hackathon_shared.outbox import Outbox, OutboxRelay
 from hackathon_shared.positions import Progress, is_erased, record_erasure
 from hackathon_shared.problems import install_problem_handlers
+from hackathon_shared.prompt_batches import wait_in_fetch
 from hackathon_shared.settings import ServiceSettings
 from hackathon_shared.topics import (
     ALL_TOPICS,
@@ -142,6 +143,7 @@ class ServiceRuntime:
             consumer.consumer_options.update(timings)
             consumer.awaits_topics = frozenset(consumed)
             consumer.register()
+        wait_in_fetch(self.broker.subscribers)
 
     async def caught_up(self, facts: Facts) -> None:
         """The barrier: see :class:`hackathon_shared.barrier.Barrier`."""

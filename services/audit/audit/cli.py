@@ -21,6 +21,7 @@ from audit.log import (
     LogReadError,
     LogRecord,
     event_topic_names,
+    iter_broker,
     iter_jsonl,
     read_broker,
     read_jsonl,
@@ -29,7 +30,7 @@ from audit.log import (
 from audit.progress import Progress, progress_wanted
 from audit.report import render
 from audit.sample import LogBuilder, judged_hackathon
-from audit.verify import verify
+from audit.verify import Verifier, collection_paused
 from hackathon_shared.settings import ServiceSettings
 
 CLEAN, FOUND, FAILED = 0, 1, 2
@@ -79,6 +80,11 @@ def _progress(args: argparse.Namespace, label: str, total: int | None = None) ->
     return Progress(label, total, enabled=progress_wanted(args.progress))
 
 
+def _broker_source(args: argparse.Namespace) -> str:
+    prefix = f" (prefix {args.topic_prefix!r})" if args.topic_prefix else ""
+    return f"the broker at {args.bootstrap_servers}{prefix}"
+
+
 def _read(args: argparse.Namespace) -> tuple[list[LogRecord], str, list[str]]:
     """The log records, a description of where they came from, and missing topics."""
     source = getattr(args, "source", None)
@@ -110,8 +116,46 @@ def _read(args: argparse.Namespace) -> tuple[list[LogRecord], str, list[str]]:
         raise _Failure(str(error)) from None
     finally:
         meter.close()
-    prefix = f" (prefix {args.topic_prefix!r})" if args.topic_prefix else ""
-    return records, f"the broker at {args.bootstrap_servers}{prefix}", missing
+    return records, _broker_source(args), missing
+
+
+def _feed(args: argparse.Namespace, verifier: Verifier) -> tuple[str, list[str]]:
+    """Stream the log (an export or the broker) through ``verifier``, one record at a time,
+    keeping none; returns where it came from and the topics not found."""
+    source = getattr(args, "source", None)
+    meter = _progress(args, "checking")
+    try:
+        if source:
+            verifier.progress = meter
+            try:
+                if source == "-":
+                    verifier.feed_all(iter_jsonl(sys.stdin))
+                else:
+                    with Path(source).open(encoding="utf-8") as lines:
+                        verifier.feed_all(iter_jsonl(lines))
+            except (OSError, ExportFormatError) as error:
+                raise _Failure(f"cannot read {source}: {error}") from None
+            return f"the export {source}", []
+        missing: list[str] = []
+
+        async def fetch() -> None:
+            async for batch in iter_broker(
+                args.bootstrap_servers,
+                event_topic_names(args.topic_prefix),
+                group_id=args.group or f"{args.topic_prefix}audit",
+                missing=missing,
+                progress=meter,
+                timeout=args.timeout,
+            ):
+                verifier.feed_all(batch)
+
+        try:
+            asyncio.run(fetch())
+        except LogReadError as error:
+            raise _Failure(str(error)) from None
+        return _broker_source(args), missing
+    finally:
+        meter.close()
 
 
 @contextmanager
@@ -135,14 +179,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    records, source, missing = _read(args)
-    report = verify(
-        records,
-        source=source,
-        hackathons=args.hackathon,
-        missing_topics=missing,
-        progress=_progress(args, "checking", len(records)),
-    )
+    with collection_paused():
+        verifier = Verifier(args.hackathon)
+        source, missing = _feed(args, verifier)
+        report = verifier.result(source=source, missing_topics=missing)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -16,6 +16,11 @@ reads from the start and no service's group is touched). A partition is read unt
 position has passed the end offset known when reading began *and* a fetch then comes back
 empty: the embedded broker (Tansu) reports end offsets per produced batch, so they can fall
 short of the last record.
+
+Both sources can be streamed: :func:`iter_broker` yields the records batch by batch as they
+are fetched (interleaving partitions), :func:`iter_jsonl` line by line, so a reader that
+does not keep them (``audit verify``) holds one batch at a time. :func:`read_broker` and
+:func:`read_jsonl` collect everything, in partition order.
 """
 
 from __future__ import annotations
@@ -24,15 +29,18 @@ import base64
 import functools
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic_core import from_json
 
 from audit.progress import Progress
 from hackathon_shared.topics import EVENT_TOPICS, Topics
+
+FETCH_BYTES = 256 * 1024  # per partition and fetch
 
 
 class ExportFormatError(ValueError):
@@ -41,6 +49,22 @@ class ExportFormatError(ValueError):
 
 class LogReadError(RuntimeError):
     """The broker could not be read (unreachable, or no event topic found)."""
+
+
+class Record(Protocol):
+    """What a reader of the log needs of a record: a :class:`LogRecord`, or the consumer's
+    own record as fetched (read-only attributes)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -106,9 +130,12 @@ def _bytes_field(obj: dict[str, Any], name: str, number: int) -> bytes | None:
 
 def line_to_record(text: str, number: int = 0) -> LogRecord:
     try:
-        obj = json.loads(text)
-    except ValueError as error:
-        raise ExportFormatError(f"line {number}: not JSON ({error})") from None
+        obj = from_json(text)  # pydantic-core's parser, faster; json's error when it refuses
+    except ValueError:
+        try:
+            obj = json.loads(text)
+        except ValueError as error:
+            raise ExportFormatError(f"line {number}: not JSON ({error})") from None
     if not isinstance(obj, dict):
         raise ExportFormatError(f"line {number}: not a JSON object")
     topic, partition, offset = obj.get("topic"), obj.get("partition"), obj.get("offset")
@@ -159,6 +186,73 @@ def logical_topic(topic: str) -> str | None:
     return next((name for name in EVENT_TOPICS if topic.endswith(name)), None)
 
 
+async def iter_broker(
+    bootstrap_servers: str,
+    topics: Sequence[str],
+    *,
+    group_id: str | None,
+    missing: list[str] | None = None,
+    progress: Progress | None = None,
+    timeout: float = 120.0,
+    idle_ms: int = 500,
+    max_records: int = 1000,
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """Every record of ``topics`` (full names) from offset 0, one fetched batch at a time
+    (each partition's records in offset order; partitions interleaved). The topics not found
+    on the broker are appended to ``missing``.
+
+    Fetches ask for at most 256 KiB per partition (a larger record still comes whole: the
+    limit is the broker's hint, KIP-74) and batches hold 1,000 records: what is buffered stays
+    a few megabytes, at the same speed on the embedded broker (measured: 124,000 records)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        client_id="hackathon-audit",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        request_timeout_ms=max(int(timeout * 1000), 10_000),
+        max_partition_fetch_bytes=FETCH_BYTES,
+    )
+    try:
+        await consumer.start()
+    except Exception as error:
+        raise LogReadError(f"cannot reach the broker at {bootstrap_servers}: {error!r}") from None
+    try:
+        await consumer.topics()  # fetches the metadata of every topic
+        partitions: list[TopicPartition] = []
+        for name in topics:
+            numbers = consumer.partitions_for_topic(name)
+            if not numbers:
+                if missing is not None:
+                    missing.append(name)
+                continue
+            partitions.extend(TopicPartition(name, n) for n in sorted(numbers))
+        if not partitions:
+            raise LogReadError(f"none of the topics {list(topics)} exists on {bootstrap_servers}")
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        if progress is not None:
+            progress.total = sum(ends.values()) or None
+        deadline = time.monotonic() + timeout
+        reached = False
+        while True:
+            if time.monotonic() > deadline:
+                raise LogReadError(f"reading {list(topics)} did not finish within {timeout:.0f}s")
+            batches = await consumer.getmany(timeout_ms=idle_ms, max_records=max_records)
+            for batch in batches.values():
+                if progress is not None:
+                    progress.advance(len(batch))
+                yield batch
+            if not reached:
+                positions = [await consumer.position(p) for p in partitions]
+                reached = all(at >= ends[p] for at, p in zip(positions, partitions, strict=True))
+            elif not batches:
+                break
+    finally:
+        await consumer.stop()
+
+
 async def read_broker(
     bootstrap_servers: str,
     topics: Sequence[str],
@@ -170,61 +264,28 @@ async def read_broker(
 ) -> tuple[list[LogRecord], list[str]]:
     """Every record of ``topics`` (full names) from offset 0, in partition order. Returns the
     records and the topics that were not found on the broker."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+    missing: list[str] = []
+    found: dict[tuple[str, int], list[LogRecord]] = {}
+    async for batch in iter_broker(
+        bootstrap_servers,
+        topics,
         group_id=group_id,
-        client_id="hackathon-audit",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        request_timeout_ms=max(int(timeout * 1000), 10_000),
-    )
-    try:
-        await consumer.start()
-    except Exception as error:
-        raise LogReadError(f"cannot reach the broker at {bootstrap_servers}: {error!r}") from None
-    try:
-        await consumer.topics()  # fetches the metadata of every topic
-        partitions: list[TopicPartition] = []
-        missing: list[str] = []
-        for name in topics:
-            numbers = consumer.partitions_for_topic(name)
-            if not numbers:
-                missing.append(name)
-                continue
-            partitions.extend(TopicPartition(name, n) for n in sorted(numbers))
-        if not partitions:
-            raise LogReadError(f"none of the topics {list(topics)} exists on {bootstrap_servers}")
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        if progress is not None:
-            progress.total = sum(ends.values()) or None
-        found: dict[TopicPartition, list[LogRecord]] = {p: [] for p in partitions}
-        deadline = time.monotonic() + timeout
-        reached = False
-        while True:
-            if time.monotonic() > deadline:
-                raise LogReadError(f"reading {list(topics)} did not finish within {timeout:.0f}s")
-            batches = await consumer.getmany(timeout_ms=idle_ms, max_records=5000)
-            for partition, batch in batches.items():
-                for message in batch:
-                    found[partition].append(
-                        LogRecord(
-                            topic=partition.topic,
-                            partition=partition.partition,
-                            offset=message.offset,
-                            key=message.key,
-                            value=message.value,
-                            timestamp=message.timestamp,
-                        )
-                    )
-                if progress is not None:
-                    progress.advance(len(batch))
-            if not reached:
-                positions = [await consumer.position(p) for p in partitions]
-                reached = all(at >= ends[p] for at, p in zip(positions, partitions, strict=True))
-            elif not batches:
-                break
-    finally:
-        await consumer.stop()
-    return [record for partition in partitions for record in found[partition]], missing
+        missing=missing,
+        progress=progress,
+        timeout=timeout,
+        idle_ms=idle_ms,
+    ):
+        for message in batch:
+            found.setdefault((message.topic, message.partition), []).append(
+                LogRecord(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    key=message.key,
+                    value=message.value,
+                    timestamp=message.timestamp,
+                )
+            )
+    order = {name: number for number, name in enumerate(topics)}
+    places = sorted(found, key=lambda place: (order[place[0]], place[1]))
+    return [record for place in places for record in found[place]], missing

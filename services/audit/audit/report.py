@@ -1,10 +1,83 @@
-"""The verification report as people read it (the ``--json`` form is ``Report.to_json``)."""
+"""The verification report: what it holds (:class:`Report`, its findings, each naming the
+record that shows it, and the recomputed results) and how people read it (:func:`render`;
+the ``--json`` form is ``Report.to_json``)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from audit.verify import Report
+
+@dataclass(frozen=True)
+class EventRef:
+    """Where an event is in the log, and what it is (as far as it could be read)."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None = None
+    type: str | None = None
+    aggregate_id: str | None = None
+    sequence: int | None = None
+
+    @property
+    def position(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    def text(self) -> str:
+        what = " ".join(
+            part
+            for part in (
+                self.type or "?",
+                self.event_id or "",
+                f"(aggregate {self.aggregate_id} #{self.sequence})" if self.aggregate_id else "",
+            )
+            if part
+        )
+        return f"{self.position} {what}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str  # schema | chain | reference | rule | results
+    kind: str  # e.g. hash-mismatch, score-by-unassigned-judge, ranking-differs
+    message: str
+    event: EventRef
+    related: EventRef | None = None
+
+
+@dataclass(frozen=True)
+class ResultsCheck:
+    hackathon_id: str
+    event: EventRef
+    matches: bool
+    entries: int
+    awards: int
+
+
+@dataclass
+class Report:
+    source: str
+    records: int
+    events: int
+    aggregates: int
+    scope: list[str]
+    missing_topics: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    results: list[ResultsCheck] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+    def kinds(self) -> set[str]:
+        return {finding.kind for finding in self.findings}
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["clean"] = self.clean
+        return body
 
 
 def render(report: Report) -> str:

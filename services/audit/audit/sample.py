@@ -13,9 +13,11 @@ the team's members and ``team_sequence`` instead), the form older logs hold.
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -58,7 +60,7 @@ from hackathon_shared.events.catalogue import (
     TeamWithdrawn,
     TeamWithdrawnPayload,
 )
-from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
+from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, canonical_json, compute_hash
 from hackathon_shared.topics import EVENTS_TOPIC_OF_PRODUCER
 from scoring.domain.leaderboard import (
     Criterion,
@@ -104,18 +106,33 @@ class LogBuilder:
     ) -> Envelope:
         topic = self.prefix + EVENTS_TOPIC_OF_PRODUCER[cls.PRODUCER]
         sequence, prev_hash = self.chains.get((topic, aggregate_id), (0, GENESIS_HASH))
-        event = seal(
-            cls,
-            payload=payload,
-            aggregate_id=aggregate_id,
-            sequence=sequence + 1,
-            prev_hash=prev_hash,
-            occurred_at=occurred_at or self.tick(),
-            correlation_id=f"req-{uuid.uuid4().hex[:8]}",
-            causation_id=causation_id,
+        # What ``seal`` and ``to_json`` give, without validating the envelope again: the
+        # canonical JSON of the fields as ``Envelope.model_dump(mode="json")`` writes them.
+        event_id = uuid.uuid4()
+        when = occurred_at or self.tick()
+        fields: dict[str, Any] = {
+            "type": cls.TYPE,
+            "version": cls.VERSION,
+            "producer": cls.PRODUCER,
+            "aggregate_id": aggregate_id,
+            "sequence": sequence + 1,
+            "prev_hash": prev_hash,
+            "correlation_id": f"req-{uuid.uuid4().hex[:8]}",
+            "causation_id": causation_id,
+        }
+        body = {
+            **fields,
+            "event_id": str(event_id),
+            "occurred_at": when.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "payload": payload.model_dump(mode="json"),
+        }
+        digest = compute_hash(body)
+        body["hash"] = digest
+        event = cls.model_construct(
+            **fields, event_id=event_id, occurred_at=when, hash=digest, payload=payload
         )
-        self.chains[(topic, aggregate_id)] = (sequence + 1, event.hash)
-        self.append_raw(topic, aggregate_id, event.to_json().encode())
+        self.chains[(topic, aggregate_id)] = (sequence + 1, digest)
+        self.append_raw(topic, aggregate_id, canonical_json(body).encode())
         return event
 
     def append_raw(self, topic: str, key: str | None, value: bytes | None) -> LogRecord:
@@ -188,13 +205,7 @@ def judged_hackathon(
         return log.seen(*facts) if positions else []
 
     def account(roles: list[str]) -> str:
-        account_id = _id("acc")
-        log.add(
-            AccountCreated,
-            AccountCreatedPayload(account_id=account_id, roles=roles),
-            aggregate_id=account_id,
-        )
-        return account_id
+        return _account(log, roles)
 
     boss = organizer or account(["organizer"])
     hid = _id("hck")
@@ -381,13 +392,255 @@ def judged_hackathon(
                     ),
                     aggregate_id=sid,
                 )
-    board = leaderboard(
+    results = _publish_results(
+        log,
+        hid,
+        boss,
         criteria,
         normalization,
         [
             Entrant(sid, tid, first_at[sid], withdrawn=tid == gone)
             for tid, sid in submissions.items()
         ],
+        latest,
+        positions=positions,
+    )
+    move("finished", by="system", cause=str(results.event_id))
+    return JudgedHackathon(
+        hackathon_id=hid,
+        organizer=boss,
+        judges=judges,
+        teams=teams,
+        submissions=submissions,
+        assignments=assignments,
+        results=results,
+    )
+
+
+SECTORS = ("private", "academia", "civil_society", "government", "other")
+CIVIC_CHALLENGES = (
+    "Trustworthy e-government",
+    "Digital skills for citizens",
+    "Client-oriented municipal services",
+    "A stable digital economy",
+    "Privacy and personal-data protection",
+)
+
+
+def civic_hackathon(
+    log: LogBuilder,
+    *,
+    participants: int = 30_000,
+    teams: int = 3_000,
+    judges: int = 500,
+    judges_per_submission: int = 5,
+    organizer: str | None = None,
+) -> str:
+    """Write one large, clean hackathon to ``log``, shaped like the largest civic hackathons
+    (the defaults: 30,000 participants in 3,000 teams, one submission per team, 500 judges,
+    ``judges_per_submission`` assignments and scores per submission, about 124,000 events),
+    every decision naming its positions (``seen``). Returns the hackathon id. Used by the
+    benchmark of ``audit verify``; ``judged_hackathon`` is the small one the tests tamper
+    with."""
+    if not 1 <= teams <= participants or judges < judges_per_submission + 1:
+        raise ValueError("need 1 <= teams <= participants and judges > judges_per_submission")
+    boss = organizer or _account(log, ["organizer"])
+    hid = _id("hck")
+    challenges = [Challenge(challenge_id=_id("chl"), title=t) for t in CIVIC_CHALLENGES]
+    size = -(-participants // teams)
+    log.add(
+        HackathonCreated,
+        HackathonCreatedPayload(
+            hackathon_id=hid,
+            name="Digital Citizenship Hackathon",
+            challenges=challenges,
+            min_team_size=1,
+            max_team_size=size,
+            max_teams=teams,
+            submission_deadline=log.now + timedelta(days=3650),
+            rubric=Rubric(criteria=CRITERIA, normalization="zscore"),
+            judges_per_submission=judges_per_submission,
+            awards=AWARDS,
+            created_by=boss,
+        ),
+        aggregate_id=hid,
+    )
+    phase = "draft"
+
+    def move(to: str, by: str = boss, cause: str | None = None) -> None:
+        nonlocal phase
+        log.add(
+            HackathonPhaseChanged,
+            HackathonPhaseChangedPayload(
+                hackathon_id=hid, from_phase=phase, to_phase=to, changed_by=by
+            ),
+            aggregate_id=hid,
+            causation_id=cause,
+        )
+        phase = to
+
+    move("registration")
+    people = [_account(log, ["participant"]) for _ in range(participants)]
+    for number, person in enumerate(people):
+        log.add(
+            ParticipantRegistered,
+            ParticipantRegisteredPayload(
+                participant_id=_id("par"),
+                account_id=person,
+                hackathon_id=hid,
+                sector=SECTORS[number % len(SECTORS)],
+                consent_version="2026-01",
+                consented_at=log.now,
+            ),
+            aggregate_id=hid,
+        )
+    team_ids: list[str] = []
+    members_of: dict[str, list[str]] = {}
+    for number in range(teams):
+        tid = _id("team")
+        team_ids.append(tid)
+        members = people[number::teams]
+        members_of[tid] = members
+        log.add(
+            TeamRegistered,
+            TeamRegisteredPayload(
+                team_id=tid,
+                hackathon_id=hid,
+                name=f"Team {number}",
+                challenge_id=challenges[number % len(challenges)].challenge_id,
+                captain_id=members[0],
+                members=[members[0]],
+            ),
+            aggregate_id=tid,
+        )
+        for joiner in members[1:]:
+            log.add(
+                TeamMemberJoined,
+                TeamMemberJoinedPayload(team_id=tid, hackathon_id=hid, account_id=joiner),
+                aggregate_id=tid,
+            )
+    jury = [_account(log, ["participant"]) for _ in range(judges)]
+    conflicted = {judge: team_ids[n % teams] for n, judge in enumerate(jury) if n % 10 == 0}
+    for judge in jury:
+        log.add(
+            JudgeEnrolled,
+            JudgeEnrolledPayload(
+                hackathon_id=hid,
+                judge_id=judge,
+                conflicts=[conflicted[judge]] if judge in conflicted else [],
+            ),
+            aggregate_id=hid,
+        )
+    move("hacking")
+    submissions: dict[str, str] = {}
+    first_at: dict[str, datetime] = {}
+    for number, tid in enumerate(team_ids):
+        sid = _id("sub")
+        submissions[tid] = sid
+        at = first_at[sid] = log.tick()
+        log.add(
+            SubmissionReceived,
+            SubmissionReceivedPayload(
+                submission_id=sid,
+                hackathon_id=hid,
+                team_id=tid,
+                challenge_id=challenges[number % len(challenges)].challenge_id,
+                version=1,
+                title=f"Proposal {number}",
+                summary="Open services for citizens.",
+                kind="social",
+                repo_url="https://git.example.org/p",
+                submitted_by=members_of[tid][0],
+                first_submitted_at=at,
+                seen=log.seen(("registration", hid), ("registration", tid)),
+            ),
+            aggregate_id=sid,
+            occurred_at=at,
+        )
+    move("judging")
+    panels: dict[str, list[str]] = {}
+    cursor = 0
+    for tid in team_ids:
+        sid = submissions[tid]
+        panel: list[str] = []
+        while len(panel) < judges_per_submission:
+            judge = jury[cursor % judges]
+            cursor += 1
+            if conflicted.get(judge) != tid and judge not in panel:
+                panel.append(judge)
+        panels[sid] = panel
+        for judge in panel:
+            log.add(
+                JudgeAssigned,
+                JudgeAssignedPayload(
+                    hackathon_id=hid,
+                    submission_id=sid,
+                    team_id=tid,
+                    judge_id=judge,
+                    seen=log.seen(("registration", hid), ("submissions", sid)),
+                ),
+                aggregate_id=sid,
+            )
+    criteria = [Criterion(c.key, c.weight) for c in CRITERIA]
+    latest: dict[tuple[str, str], dict[str, float]] = {}
+    rng = random.Random(hid)  # varied totals per judge (z-scores of equal totals are 0)
+    for sid, panel in panels.items():
+        for judge in panel:
+            values = {"impact": float(rng.randint(1, 10)), "feasibility": float(rng.randint(1, 10))}
+            latest[(sid, judge)] = values
+            log.add(
+                ScoreSubmitted,
+                ScoreSubmittedPayload(
+                    hackathon_id=hid,
+                    submission_id=sid,
+                    judge_id=judge,
+                    scores=values,
+                    total=weighted_total(criteria, values),
+                    revision=1,
+                    seen=log.seen(("registration", hid), ("submissions", sid)),
+                ),
+                aggregate_id=sid,
+            )
+    results = _publish_results(
+        log,
+        hid,
+        boss,
+        criteria,
+        "zscore",
+        [Entrant(sid, tid, first_at[sid]) for tid, sid in submissions.items()],
+        latest,
+        positions=True,
+    )
+    move("finished", by="system", cause=str(results.event_id))
+    return hid
+
+
+def _account(log: LogBuilder, roles: list[str]) -> str:
+    account_id = _id("acc")
+    log.add(
+        AccountCreated,
+        AccountCreatedPayload(account_id=account_id, roles=roles),
+        aggregate_id=account_id,
+    )
+    return account_id
+
+
+def _publish_results(
+    log: LogBuilder,
+    hid: str,
+    boss: str,
+    criteria: list[Criterion],
+    normalization: str,
+    entrants: list[Entrant],
+    latest: dict[tuple[str, str], dict[str, float]],
+    *,
+    positions: bool,
+) -> ResultsPublished:
+    """The results as the scoring service computes them, published by ``boss``."""
+    board = leaderboard(
+        criteria,
+        normalization,
+        entrants,
         [Score(judge, sid, values) for (sid, judge), values in latest.items()],
     )
     offered = {award.rank: award for award in AWARDS}
@@ -417,22 +670,15 @@ def judged_hackathon(
                 for name, rank, team in granted
             ],
             published_by=boss,
-            seen=seen(
+            seen=log.seen(
                 ("registration", hid),
                 *(("registration", e.team_id) for e in board),
                 *(("submissions", e.submission_id) for e in board),
-            ),
+            )
+            if positions
+            else [],
         ),
         aggregate_id=hid,
     )
     assert isinstance(results, ResultsPublished)
-    move("finished", by="system", cause=str(results.event_id))
-    return JudgedHackathon(
-        hackathon_id=hid,
-        organizer=boss,
-        judges=judges,
-        teams=teams,
-        submissions=submissions,
-        assignments=assignments,
-        results=results,
-    )
+    return results

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -87,6 +88,7 @@ class OpenStreams:
 
 
 OPEN_STREAMS = OpenStreams()
+STREAM_MIN_INTERVAL_SECONDS = 0.05
 
 
 async def stream_slot(
@@ -114,13 +116,20 @@ async def follow_notifications(
         await follower.start()
         yield ServerSentEvent(comment="following your notifications", retry=3000)
         while principal.expires_at is None or datetime.now(UTC) < principal.expires_at:
+            looked = time.monotonic()
             for view in await follower.new_notifications():
                 yield ServerSentEvent(
                     event="notification",
                     id=view.notification_id,
                     data=view.model_dump(mode="json"),
                 )
-            await asyncio.sleep(settings.stream_poll_seconds)
+            # Woken as soon as this process's consumers apply a batch (which is how a
+            # notification is written), else after the poll (another replica wrote it);
+            # never looking more often than every STREAM_MIN_INTERVAL_SECONDS.
+            await runtime.progress.wait_applied(settings.stream_poll_seconds)
+            rest = STREAM_MIN_INTERVAL_SECONDS - (time.monotonic() - looked)
+            if rest > 0:
+                await asyncio.sleep(rest)
         yield ServerSentEvent(event="token-expired", data={"detail": "sign in again"})
     finally:
         OPEN_STREAMS.close(principal.account_id)

@@ -62,10 +62,11 @@ class ServiceSettings(BaseSettings):
     # means 50 there, which arrives about as fast as 10 and makes a third of the empty
     # fetches, each of which costs the consumer and the broker CPU (a service has one
     # consumer per topic; docs/benchmarks.md).
-    # FastStream waits up to the second for a batch, and as long again after an empty one
-    # (2 ms: 5 missed the 25 ms goal right after a write; docs/benchmarks.md).
+    # The second is how long a consumer waits in its fetch for records before it looks
+    # again (hackathon_shared.prompt_batches): records are handed on the moment they arrive
+    # whatever its value; it only sets how often an idle consumer loops.
     consumer_fetch_max_wait_ms: int | None = None
-    consumer_batch_timeout_ms: int = 2
+    consumer_batch_timeout_ms: int = 1000
 
     def fetch_max_wait_ms_for(self, tansu: bool) -> int:
         if self.consumer_fetch_max_wait_ms is not None:

@@ -8,9 +8,12 @@ published to the dead-letter topic. If that cannot be done (the database or the 
 unreachable), the method raises, FastStream seeks back to the batch's first offsets, and the
 batch is delivered again; the inbox absorbs the part that had already committed.
 
-Throughput: a batch is handled in one transaction. If that transaction fails, the batch is
-replayed one event at a time, each with bounded retries and exponential backoff, so that one
-poison message is isolated and dead-lettered while the others commit.
+Throughput: a batch is handled in one transaction. Its events are claimed in the inbox with
+one statement (``hackathon_shared.inbox.claim``), and the handler sees the whole batch
+(``hackathon_shared.batch``), so that it can read what the batch needs a table at a time
+and write in bulk. If that transaction fails, the batch is replayed one event at a time,
+each with bounded retries and exponential backoff, so that one poison message is isolated
+and dead-lettered while the others commit.
 
 Consistency (docs/consistency.md): the transaction that applies a batch also stores the
 positions it reached and the sequences of the aggregates it applied
@@ -24,6 +27,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +40,7 @@ from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hackathon_shared.batch import applying
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     ContactDetails,
@@ -44,7 +49,7 @@ from hackathon_shared.events.catalogue import (
     decode_event,
 )
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.inbox import already_processed, record_processed
+from hackathon_shared.inbox import claim
 from hackathon_shared.metrics import (
     DEAD_LETTERED,
     EVENTS_CONSUMED,
@@ -325,22 +330,30 @@ class EventConsumer:
             return Delivery(record, error=f"undecodable event: {error}")
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
-        seen = await already_processed(
-            session, self.inbox_group, (str(d.envelope.event_id) for d in deliveries if d.envelope)
-        )
-        applied = 0
+        """Claim the events in the inbox and apply those not applied before, in order, as one
+        batch (``hackathon_shared.batch``): a copy delivered again, or twice in this batch,
+        is skipped."""
+        claimed: list[tuple[str, Envelope, str]] = []  # (event id, event, topic)
         for delivery in deliveries:
-            envelope = delivery.envelope
-            assert envelope is not None
-            event_id = str(envelope.event_id)
-            if event_id in seen:
-                EVENTS_DUPLICATE.labels(self.name, delivery.record.topic).inc()
+            assert delivery.envelope is not None
+            claimed.append(
+                (str(delivery.envelope.event_id), delivery.envelope, delivery.record.topic)
+            )
+        fresh = await claim(session, self.inbox_group, ((i, t) for i, _e, t in claimed))
+        events: list[Envelope] = []
+        duplicates: Counter[str] = Counter()
+        for event_id, envelope, topic in claimed:
+            if event_id not in fresh:
+                duplicates[topic] += 1
                 continue
-            seen.add(event_id)
-            await self.handler(session, envelope)
-            record_processed(session, event_id, self.inbox_group, delivery.record.topic)
-            applied += 1
-        return applied
+            fresh.discard(event_id)
+            events.append(envelope)
+        for topic, count in duplicates.items():
+            EVENTS_DUPLICATE.labels(self.name, topic).inc(count)
+        async with applying(session, events):
+            for envelope in events:
+                await self.handler(session, envelope)
+        return len(events)
 
     async def _apply_in_one_transaction(
         self, deliveries: Sequence[Delivery], positions: dict[TopicPartition, int]
@@ -349,8 +362,9 @@ class EventConsumer:
             await self._apply(session, deliveries)
             await record_sequences(session, _sequences(deliveries))
             await record_positions(session, self.progress.log_id, positions)
-        for delivery in deliveries:
-            EVENTS_CONSUMED.labels(self.name, delivery.record.topic, delivery.kind).inc()
+        consumed = Counter((d.record.topic, d.kind) for d in deliveries)
+        for (topic, kind), count in consumed.items():
+            EVENTS_CONSUMED.labels(self.name, topic, kind).inc(count)
 
     async def _apply_with_retries(self, delivery: Delivery) -> None:
         attempt = 0
@@ -462,9 +476,11 @@ class ContactConsumer(EventConsumer):
         return Delivery(record, contact=contact, account_id=key)
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
-        for delivery in deliveries:
-            assert delivery.account_id is not None
-            await self.contact_handler(session, delivery.account_id, delivery.contact)
+        contacts = [(d.account_id, d.contact) for d in deliveries]
+        async with applying(session, contacts):
+            for account_id, contact in contacts:
+                assert account_id is not None
+                await self.contact_handler(session, account_id, contact)
         return len(deliveries)
 
 

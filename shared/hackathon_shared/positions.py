@@ -9,29 +9,28 @@
   event names the sequences it was decided on (``seen``), and is applied only after them.
 - Erased principals: accounts whose ``AccountErased`` was applied.
 
-Upserts use each dialect's ``INSERT ... ON CONFLICT``, one statement per batch."""
+Upserts use each dialect's ``INSERT ... ON CONFLICT``, one statement per batch (the sequences
+sent as one ``executemany`` of a statement compiled once); reads of many sequences probe the
+primary key once per key (``hackathon_shared.batch.rows_with_keys``), whether or not the
+table was ever analysed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
 from sqlalchemy import case, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hackathon_shared.batch import dialect_insert, dialect_of, insert_of, rows_with_keys
 from hackathon_shared.events.catalogue import Producer, SeenFact
 from hackathon_shared.messaging_tables import AppliedSequence, ConsumerPosition, ErasedPrincipal
 from hackathon_shared.topics import Topics
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def record_positions(
@@ -42,31 +41,34 @@ async def record_positions(
     replaced outright when the log is another one."""
     if not positions:
         return
-    table = ConsumerPosition.__table__  # type: ignore[attr-defined]
     rows = [
         {"topic": tp.topic, "partition": tp.partition, "log_id": log_id, "next_offset": offset}
         for tp, offset in sorted(positions.items())
     ]
-    statement = _insert(session, table).values(rows)
+    await session.exec(_positions_upsert(dialect_of(session)), params=rows)
+
+
+@functools.cache
+def _positions_upsert(dialect: str) -> Any:
+    table = ConsumerPosition.__table__  # type: ignore[attr-defined]
+    statement = insert_of(dialect, table)
     excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["topic", "partition"],
         set_={
             "next_offset": case(
                 (
                     table.c.log_id == excluded.log_id,
-                    _greatest(session, table.c.next_offset, excluded.next_offset),
+                    _greatest(dialect, table.c.next_offset, excluded.next_offset),
                 ),
                 else_=excluded.next_offset,
             ),
             "log_id": excluded.log_id,
         },
     )
-    await session.exec(statement)
 
 
-def _greatest(session: AsyncSession, a: Any, b: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+def _greatest(dialect: str, a: Any, b: Any) -> Any:
     # SQLite's two-argument max() is a scalar function; PostgreSQL spells it greatest().
     return func.greatest(a, b) if dialect == "postgresql" else func.max(a, b)
 
@@ -86,41 +88,35 @@ async def record_sequences(session: AsyncSession, sequences: Mapping[tuple[str, 
     """Raise each (topic, aggregate) to at least the given sequence."""
     if not sequences:
         return
-    table = AppliedSequence.__table__  # type: ignore[attr-defined]
     rows = [
         {"topic": topic, "aggregate_id": aggregate, "sequence": sequence}
         for (topic, aggregate), sequence in sorted(sequences.items())
     ]
-    statement = _insert(session, table).values(rows)
-    statement = statement.on_conflict_do_update(
+    await session.exec(_sequences_upsert(dialect_of(session)), params=rows)
+
+
+@functools.cache
+def _sequences_upsert(dialect: str) -> Any:
+    table = AppliedSequence.__table__  # type: ignore[attr-defined]
+    statement = insert_of(dialect, table)
+    return statement.on_conflict_do_update(
         index_elements=["topic", "aggregate_id"],
-        set_={"sequence": _greatest(session, table.c.sequence, statement.excluded.sequence)},
+        set_={"sequence": _greatest(dialect, table.c.sequence, statement.excluded.sequence)},
     )
-    await session.exec(statement)
 
 
 async def applied_sequences(
     session: AsyncSession, wanted: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """The applied sequence of each (topic, aggregate) asked for that has one."""
-    keys = list(set(wanted))
-    if not keys:
-        return {}
-    found: dict[tuple[str, str], int] = {}
-    aggregates = {aggregate for _topic, aggregate in keys}
-    rows = await session.exec(
-        select(AppliedSequence.topic, AppliedSequence.aggregate_id, AppliedSequence.sequence).where(
-            col(AppliedSequence.aggregate_id).in_(aggregates)
-        )
+    rows = await rows_with_keys(
+        session, AppliedSequence, ["topic", "aggregate_id"], wanted, fresh=True
     )
-    for topic, aggregate, sequence in rows.all():
-        if (topic, aggregate) in keys:
-            found[(topic, aggregate)] = sequence
-    return found
+    return {(row.topic, row.aggregate_id): row.sequence for row in rows}
 
 
 async def record_erasure(session: AsyncSession, account_id: str) -> None:
-    statement = _insert(session, ErasedPrincipal.__table__).values(  # type: ignore[attr-defined]
+    statement = dialect_insert(session, ErasedPrincipal.__table__).values(  # type: ignore[attr-defined]
         account_id=account_id
     )
     await session.exec(statement.on_conflict_do_nothing(index_elements=["account_id"]))

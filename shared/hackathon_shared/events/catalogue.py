@@ -54,6 +54,7 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationError,
+    field_validator,
 )
 
 from hackathon_shared.events.envelope import Envelope, Payload
@@ -131,6 +132,15 @@ class CatalogueEvent(Envelope):
     value is the event's ``aggregate_id``."""
 
     AGGREGATE_FIELD: ClassVar[str] = ""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_an_integer(cls, value: Any) -> Any:
+        # ``Literal[1]`` alone lets a JSON ``true`` or ``1.0`` through; the version is part of
+        # the event's identity, so only an integer is one (decode_event says why, in words).
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("version must be an integer")
+        return value
 
     @classmethod
     def aggregate_id_from(cls, payload: BaseModel) -> str:
@@ -765,12 +775,54 @@ def _from_validation_error(exc: ValidationError, what: str, skip: int = 0) -> Ev
     return EventDecodeError(f"invalid {what}: " + "; ".join(parts) + more, first_field)
 
 
+def _fast_event_adapter() -> TypeAdapter[Any]:
+    """The events whose type has one version, chosen by ``type`` alone: pydantic-core reads
+    the key straight from the JSON and validates while it parses, with no Python dict in
+    between and no Python call to pick the class."""
+    versions: dict[str, int] = {}
+    for cls in ALL_EVENT_CLASSES:
+        versions[cls.TYPE] = versions.get(cls.TYPE, 0) + 1
+    single = tuple(cls for cls in ALL_EVENT_CLASSES if versions[cls.TYPE] == 1)
+    union: Any = Annotated[Union[single], Field(discriminator="type")]  # noqa: UP007
+    return TypeAdapter(union)
+
+
+_FAST_EVENT_ADAPTER = _fast_event_adapter()
+
+
+def _decode_fast(data: bytes | bytearray | str) -> Envelope | None:
+    """The event, validated strictly while parsing, or None: then the careful path decides
+    (and explains). Strict validation accepts a subset of what the careful path accepts,
+    into the same models, so the outcome for valid input is the same and anything doubtful
+    (a string where a number belongs, an unknown type, a second version, bad bytes) is left
+    to the careful path."""
+    # json.loads would take NaN and Infinity (so would pydantic-core); the contract does not.
+    if isinstance(data, str):
+        if "NaN" in data or "Infinity" in data:
+            return None
+    elif b"NaN" in data or b"Infinity" in data:
+        return None
+    try:
+        event: Envelope = _FAST_EVENT_ADAPTER.validate_json(data, strict=True)
+    except ValidationError:
+        return None
+    return event
+
+
 def decode_event(data: bytes | bytearray | str | Mapping[str, Any]) -> Envelope:
     """Decode one event from its JSON (bytes or text) or an already parsed mapping.
 
     Returns an instance of the catalogue class for its (type, version). Raises
     :class:`EventDecodeError` when the input is not UTF-8, not JSON, not a JSON object, of an
-    unknown type or version, or has an invalid or missing field (the message names it)."""
+    unknown type or version, or has an invalid or missing field (the message names it).
+
+    JSON is first validated in one pass by pydantic-core (:func:`_decode_fast`); what that
+    does not accept goes through :func:`json.loads`, the checks below and the union, which
+    name the problem."""
+    if isinstance(data, bytes | bytearray | str):
+        fast = _decode_fast(data)
+        if fast is not None:
+            return fast
     obj = _parse_json_object(data, "event")
     event_type = obj.get("type")
     version = obj.get("version")

@@ -3,105 +3,189 @@ webhook deliveries to send), and read, mark and follow one account's feed."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.api.notifications import NotificationView
+from hackathon_shared.batch import Batch, batch_of, insert_new, rows_with_keys
 from hackathon_shared.db import Database
+from hackathon_shared.events.catalogue import AccountErased
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.pagination import keyset_page
 from hackathon_shared.problems import ProblemError
 from notifications.adapters.tables import DeliveryRow, NotificationRow, WebhookRow
 from notifications.domain.rules import notifications_for, teams_concerned
 from notifications.domain.templates import Names, account_ids_in, render
-from notifications.service.view import (
-    apply_to_view,
-    erased_among,
-    members_of,
-    names_for,
-)
+from notifications.service.view import TeamView, names_for
+
+_NAMESPACE = uuid.NAMESPACE_URL.bytes
 
 
 def derived_id(prefix: str, *parts: str) -> str:
     """An id derived from what caused it, so that a redelivered event or a rebuild from the
-    log gives the same rows (and the unique keys absorb a second attempt)."""
-    return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, '/'.join(parts)).hex}"
+    log gives the same rows (and the unique keys absorb a second attempt): the name-based
+    UUID (version 5, URL namespace) of the parts, as ``uuid.uuid5`` makes it, without the
+    ``UUID`` object."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE + "/".join(parts).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return f"{prefix}_{digest.hex()}"
 
 
 @dataclass(frozen=True)
 class Recorder:
     """The consumer's handler: one call per event, inside the consumer's transaction (the
-    inbox makes a redelivery a no-op)."""
+    inbox makes a redelivery a no-op). The events of one batch are recorded together
+    (:class:`FeedBatch`)."""
 
     email_enabled: bool
 
     async def __call__(self, session: AsyncSession, event: Envelope) -> None:
-        drafts = notifications_for(event, await members_of(session, teams_concerned(event)))
-        erased = await erased_among(session, (d.account_id for d in drafts))
-        drafts = [d for d in drafts if d.account_id not in erased]
-        await apply_to_view(session, event)
+        async with batch_of(session, event) as batch:
+            feed = await batch.prepared(
+                self, lambda: FeedBatch.start(session, batch, self.email_enabled)
+            )
+            await feed.record(event)
+
+
+def _hackathon_of(event: Envelope) -> str | None:
+    hackathon_id = getattr(event.payload, "hackathon_id", None)
+    return hackathon_id if isinstance(hackathon_id, str) else None
+
+
+class FeedBatch:
+    """What a batch of events causes: the team view and the webhooks it needs, read once,
+    and the notifications and deliveries it makes, written together when the batch ends
+    (the unique keys absorb a row written before, as the derived ids are the same)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        view: TeamView,
+        hooks: dict[str, list[WebhookRow]],
+        email_enabled: bool,
+    ) -> None:
+        self.session = session
+        self.view = view
+        self.hooks = hooks
+        self.email_enabled = email_enabled
+        self.notifications: list[dict[str, Any]] = []
+        self.deliveries: list[dict[str, Any]] = []
+
+    @classmethod
+    async def start(cls, session: AsyncSession, batch: Batch, email_enabled: bool) -> FeedBatch:
+        events: Sequence[Envelope] = batch.items
+        teams = {team for event in events for team in teams_concerned(event)}
+        view = await TeamView.load(session, events, teams)
+        hackathons = {h for h in map(_hackathon_of, events) if h is not None}
+        hooks: dict[str, list[WebhookRow]] = {}
+        found = await rows_with_keys(
+            session, WebhookRow, ["hackathon_id"], [(h,) for h in sorted(hackathons)]
+        )
+        for hook in found:
+            hooks.setdefault(hook.hackathon_id, []).append(hook)
+        feed = cls(session, view, hooks, email_enabled)
+        batch.at_end(feed.write)
+        return feed
+
+    async def record(self, event: Envelope) -> None:
+        """What one event causes, in the batch's order: its notifications go to the members
+        as the view holds them before the event is applied to it."""
+        members = await self.view.members_of(teams_concerned(event))
+        drafts = [
+            d for d in notifications_for(event, members) if d.account_id not in self.view.erased
+        ]
+        if isinstance(event, AccountErased):
+            await self.write(self.session)  # what the batch made so far, for the erasure
+        await self.view.apply(event)
         now = datetime.now(UTC)
         event_id = str(event.event_id)
         for draft in drafts:
             notification_id = derived_id("ntf", event_id, draft.account_id, "in_app")
-            if await session.get(NotificationRow, notification_id) is not None:
-                continue
-            session.add(
-                NotificationRow(
-                    notification_id=notification_id,
-                    account_id=draft.account_id,
-                    channel="in_app",
-                    kind=draft.kind,
-                    context=draft.context,
-                    causing_event_id=event_id,
-                    created_at=event.occurred_at,
-                    stored_at=now,
-                )
+            self.notifications.append(
+                {
+                    "notification_id": notification_id,
+                    "account_id": draft.account_id,
+                    "channel": "in_app",
+                    "kind": draft.kind,
+                    "context": draft.context,
+                    "causing_event_id": event_id,
+                    "created_at": event.occurred_at,
+                    "stored_at": now,
+                    "read": False,
+                }
             )
             if self.email_enabled:
-                session.add(
-                    DeliveryRow(
-                        delivery_id=derived_id("ntf", event_id, draft.account_id, "email"),
-                        channel="email",
-                        kind=draft.kind,
-                        causing_event_id=event_id,
+                self.deliveries.append(
+                    _delivery(
+                        derived_id("ntf", event_id, draft.account_id, "email"),
+                        "email",
+                        draft.kind,
+                        event_id,
+                        now,
                         account_id=draft.account_id,
                         notification_id=notification_id,
-                        next_attempt_at=now,
-                        created_at=now,
                     )
                 )
-        await self._queue_webhooks(session, event, now)
-
-    async def _queue_webhooks(self, session: AsyncSession, event: Envelope, now: datetime) -> None:
-        hackathon_id = getattr(event.payload, "hackathon_id", None)
-        if not isinstance(hackathon_id, str):
-            return
-        hooks = await session.exec(
-            select(WebhookRow).where(WebhookRow.hackathon_id == hackathon_id)
-        )
-        event_id = str(event.event_id)
-        for hook in hooks.all():
-            delivery_id = derived_id("whd", event_id, hook.webhook_id)
-            if await session.get(DeliveryRow, delivery_id) is not None:
-                continue
-            session.add(
-                DeliveryRow(
-                    delivery_id=delivery_id,
-                    channel="webhook",
-                    kind=event.type,
-                    causing_event_id=event_id,
+        hackathon_id = _hackathon_of(event)
+        for hook in self.hooks.get(hackathon_id or "", ()):
+            self.deliveries.append(
+                _delivery(
+                    derived_id("whd", event_id, hook.webhook_id),
+                    "webhook",
+                    event.type,
+                    event_id,
+                    now,
                     webhook_id=hook.webhook_id,
                     event_json=event.to_json(),
-                    next_attempt_at=now,
-                    created_at=now,
                 )
             )
+
+    async def write(self, session: AsyncSession) -> None:
+        """Write the rows made so far (the view's other changes go with the session's
+        flush)."""
+        await self.view.write()
+        await insert_new(session, NotificationRow.__table__, self.notifications)  # type: ignore[attr-defined]
+        await insert_new(session, DeliveryRow.__table__, self.deliveries)  # type: ignore[attr-defined]
+        self.notifications, self.deliveries = [], []
+
+
+def _delivery(
+    delivery_id: str,
+    channel: str,
+    kind: str,
+    causing_event_id: str,
+    now: datetime,
+    *,
+    account_id: str | None = None,
+    notification_id: str | None = None,
+    webhook_id: str | None = None,
+    event_json: str | None = None,
+) -> dict[str, Any]:
+    """A pending delivery, due now, as a row of ``deliveries``."""
+    return {
+        "delivery_id": delivery_id,
+        "channel": channel,
+        "kind": kind,
+        "causing_event_id": causing_event_id,
+        "account_id": account_id,
+        "notification_id": notification_id,
+        "webhook_id": webhook_id,
+        "event_json": event_json,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+        "created_at": now,
+        "finished_at": None,
+    }
 
 
 @dataclass(frozen=True)

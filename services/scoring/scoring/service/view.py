@@ -3,7 +3,10 @@ for a rebuild; idempotent, and independent of the order across aggregates).
 
 For a rebuild from the log (``rebuild``), the service's own events (`JudgeAssigned`,
 `ScoreSubmitted`, `ResultsPublished`) are replayed into the tables they were decided from;
-nothing is decided again."""
+nothing is decided again.
+
+A consumer's batch reads the rows its events touch with one query per table, at its first
+event (``hackathon_shared.batch``); each event is then applied against those rows."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.api.judging import GrantedAward, LeaderboardEntry
+from hackathon_shared.batch import Batch, Rows, batch_of
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     HackathonCreated,
@@ -37,12 +41,46 @@ from scoring.adapters.tables import (
     ScoreRow,
 )
 
+HackathonEvents = (HackathonCreated, HackathonPhaseChanged)
+TeamEvents = (TeamRegistered, TeamWithdrawn)
+SubmissionEvents = (SubmissionReceived, SubmissionWithdrawn)
+
+
+async def _rows_for(session: AsyncSession, batch: Batch) -> Rows:
+    """The view's rows that the batch's events touch, a table at a time."""
+    events = batch.items
+    rows = Rows(session)
+    await rows.load(
+        JudgedHackathon,
+        [e.payload.hackathon_id for e in events if isinstance(e, HackathonEvents)],
+    )
+    await rows.load(
+        KnownJudge,
+        [
+            (e.payload.hackathon_id, e.payload.judge_id)
+            for e in events
+            if isinstance(e, JudgeEnrolled)
+        ],
+    )
+    await rows.load(KnownTeam, [e.payload.team_id for e in events if isinstance(e, TeamEvents)])
+    await rows.load(
+        KnownSubmission,
+        [e.payload.submission_id for e in events if isinstance(e, SubmissionEvents)],
+    )
+    return rows
+
 
 async def apply_event(session: AsyncSession, event: Envelope) -> None:
+    async with batch_of(session, event) as batch:
+        rows = await batch.prepared(_rows_for, lambda: _rows_for(session, batch))
+        await _apply(rows, event)
+
+
+async def _apply(rows: Rows, event: Envelope) -> None:
     if isinstance(event, HackathonCreated):
         created = event.payload
-        if await session.get(JudgedHackathon, created.hackathon_id) is None:
-            session.add(
+        if await rows.get(JudgedHackathon, created.hackathon_id) is None:
+            rows.add(
                 JudgedHackathon(
                     hackathon_id=created.hackathon_id,
                     phase="draft",
@@ -53,16 +91,16 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
                 )
             )
     elif isinstance(event, HackathonPhaseChanged):
-        hackathon = await session.get(JudgedHackathon, event.payload.hackathon_id)
+        hackathon = await rows.get(JudgedHackathon, event.payload.hackathon_id)
         to_phase = event.payload.to_phase
         if hackathon is not None and phase_index(to_phase) > phase_index(hackathon.phase):
             hackathon.phase = to_phase
-            session.add(hackathon)
+            rows.add(hackathon)
     elif isinstance(event, JudgeEnrolled):
         enrolled = event.payload
         key = (enrolled.hackathon_id, enrolled.judge_id)
-        if await session.get(KnownJudge, key) is None:
-            session.add(
+        if await rows.get(KnownJudge, key) is None:
+            rows.add(
                 KnownJudge(
                     hackathon_id=enrolled.hackathon_id,
                     judge_id=enrolled.judge_id,
@@ -70,18 +108,18 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
                 )
             )
     elif isinstance(event, TeamRegistered):
-        if await session.get(KnownTeam, event.payload.team_id) is None:
-            session.add(KnownTeam(team_id=event.payload.team_id, name=event.payload.name))
+        if await rows.get(KnownTeam, event.payload.team_id) is None:
+            rows.add(KnownTeam(team_id=event.payload.team_id, name=event.payload.name))
     elif isinstance(event, TeamWithdrawn):
-        team = await session.get(KnownTeam, event.payload.team_id)
+        team = await rows.get(KnownTeam, event.payload.team_id)
         if team is not None:
             team.withdrawn = True
-            session.add(team)
+            rows.add(team)
     elif isinstance(event, SubmissionReceived):
         received = event.payload
-        row = await session.get(KnownSubmission, received.submission_id)
+        row = await rows.get(KnownSubmission, received.submission_id)
         if row is None:
-            session.add(
+            rows.add(
                 KnownSubmission(
                     submission_id=received.submission_id,
                     hackathon_id=received.hackathon_id,
@@ -92,12 +130,12 @@ async def apply_event(session: AsyncSession, event: Envelope) -> None:
             )
         else:
             row.title = received.title
-            session.add(row)
+            rows.add(row)
     elif isinstance(event, SubmissionWithdrawn):
-        row = await session.get(KnownSubmission, event.payload.submission_id)
+        row = await rows.get(KnownSubmission, event.payload.submission_id)
         if row is not None:
             row.withdrawn = True
-            session.add(row)
+            rows.add(row)
 
 
 async def replay_own_event(session: AsyncSession, event: Envelope) -> None:

@@ -8,17 +8,20 @@ Redeliveries are absorbed by the inbox and, besides, every change here is idempo
 A projection decides nothing: live, the subscriber also calls the withdrawal use case after a
 team's `TeamWithdrawn` (``submissions.service.submissions.withdraw_for_team``). On a rebuild
 the service's own events (`SubmissionReceived`, `SubmissionWithdrawn`) are replayed into the
-submissions table instead."""
+submissions table instead.
+
+A consumer's batch reads the rows its events touch with one query per table at its first
+event (``hackathon_shared.batch``), the teams locked as before; each event is then applied
+against those rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hackathon_shared.batch import Batch, Rows, batch_of
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     HackathonCreated,
@@ -41,29 +44,70 @@ from submissions.adapters.tables import (
     SubmissionRow,
 )
 
+TEAM_EVENTS = (TeamRegistered, TeamMemberJoined, TeamMemberLeft, TeamWithdrawn)
 
-async def _saw_team_event(session: AsyncSession, team_id: str, sequence: int) -> None:
+
+def _member_keys(event: Envelope) -> list[tuple[str, str]]:
+    if isinstance(event, TeamRegistered):
+        return [(event.payload.team_id, account) for account in event.payload.members]
+    if isinstance(event, TeamMemberJoined | TeamMemberLeft):
+        return [(event.payload.team_id, event.payload.account_id)]
+    return []
+
+
+async def _rows_for(session: AsyncSession, batch: Batch) -> Rows:
+    """The view's rows that the batch's events touch, a table at a time; the teams under
+    their row locks, as each team event took before."""
+    events = batch.items
+    rows = Rows(session)
+    hackathon_events = (HackathonCreated, HackathonPhaseChanged)
+    await rows.load(
+        KnownHackathon,
+        [e.payload.hackathon_id for e in events if isinstance(e, hackathon_events)],
+    )
+    await rows.load(
+        KnownTeam, [e.payload.team_id for e in events if isinstance(e, TEAM_EVENTS)], lock=True
+    )
+    await rows.load(KnownMember, [key for e in events for key in _member_keys(e)])
+    await rows.load(
+        KnownAssignment,
+        [
+            (e.payload.submission_id, e.payload.judge_id)
+            for e in events
+            if isinstance(e, JudgeAssigned)
+        ],
+    )
+    return rows
+
+
+async def _saw_team_event(rows: Rows, team_id: str, sequence: int) -> None:
     """Remember how far this copy of the team goes in the team's chain, under the team row's
     lock, which a submission holds while it decides (so the members it reads and the
-    position it names go together)."""
-    team = await session.get(KnownTeam, team_id, with_for_update=True)
+    position it names go together). The batch took the lock when it read the row."""
+    team = await rows.get(KnownTeam, team_id)
     if team is not None and sequence > team.sequence:
         team.sequence = sequence
-        session.add(team)
+        rows.add(team)
 
 
-async def _add_member(session: AsyncSession, team_id: str, account_id: str) -> None:
-    if await session.get(KnownMember, (team_id, account_id)) is None:
-        session.add(KnownMember(team_id=team_id, account_id=account_id))
+async def _add_member(rows: Rows, team_id: str, account_id: str) -> None:
+    if await rows.get(KnownMember, (team_id, account_id)) is None:
+        rows.add(KnownMember(team_id=team_id, account_id=account_id))
 
 
 async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: bool = False) -> None:
     """Project one event. On a rebuild (``rebuilding``) the service's own events are replayed
     too."""
+    async with batch_of(session, event) as batch:
+        rows = await batch.prepared(_rows_for, lambda: _rows_for(session, batch))
+        await _apply(session, rows, event, rebuilding)
+
+
+async def _apply(session: AsyncSession, rows: Rows, event: Envelope, rebuilding: bool) -> None:
     if isinstance(event, HackathonCreated):
         created = event.payload
-        if await session.get(KnownHackathon, created.hackathon_id) is None:
-            session.add(
+        if await rows.get(KnownHackathon, created.hackathon_id) is None:
+            rows.add(
                 KnownHackathon(
                     hackathon_id=created.hackathon_id,
                     phase="draft",
@@ -74,16 +118,16 @@ async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: boo
                 )
             )
     elif isinstance(event, HackathonPhaseChanged):
-        hackathon = await session.get(KnownHackathon, event.payload.hackathon_id)
+        hackathon = await rows.get(KnownHackathon, event.payload.hackathon_id)
         to_phase = event.payload.to_phase
         if hackathon is not None and phase_index(to_phase) > phase_index(hackathon.phase):
             hackathon.phase = to_phase
             hackathon.sequence = max(hackathon.sequence, event.sequence)
-            session.add(hackathon)
+            rows.add(hackathon)
     elif isinstance(event, TeamRegistered):
         team = event.payload
-        if await session.get(KnownTeam, team.team_id) is None:
-            session.add(
+        if await rows.get(KnownTeam, team.team_id) is None:
+            rows.add(
                 KnownTeam(
                     team_id=team.team_id,
                     hackathon_id=team.hackathon_id,
@@ -93,29 +137,26 @@ async def apply_event(session: AsyncSession, event: Envelope, *, rebuilding: boo
                 )
             )
             for account_id in team.members:
-                await _add_member(session, team.team_id, account_id)
+                await _add_member(rows, team.team_id, account_id)
     elif isinstance(event, TeamMemberJoined):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
-        await _add_member(session, event.payload.team_id, event.payload.account_id)
+        await _saw_team_event(rows, event.payload.team_id, event.sequence)
+        await _add_member(rows, event.payload.team_id, event.payload.account_id)
     elif isinstance(event, TeamMemberLeft):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
-        await session.exec(
-            delete(KnownMember).where(
-                col(KnownMember.team_id) == event.payload.team_id,
-                col(KnownMember.account_id) == event.payload.account_id,
-            )
-        )
+        await _saw_team_event(rows, event.payload.team_id, event.sequence)
+        member = await rows.get(KnownMember, (event.payload.team_id, event.payload.account_id))
+        if member is not None:
+            await rows.delete(member)
     elif isinstance(event, TeamWithdrawn):
-        await _saw_team_event(session, event.payload.team_id, event.sequence)
-        withdrawn = await session.get(KnownTeam, event.payload.team_id)
+        await _saw_team_event(rows, event.payload.team_id, event.sequence)
+        withdrawn = await rows.get(KnownTeam, event.payload.team_id)
         if withdrawn is not None:
             withdrawn.status = "withdrawn"
-            session.add(withdrawn)
+            rows.add(withdrawn)
     elif isinstance(event, JudgeAssigned):
         assigned = event.payload
         key = (assigned.submission_id, assigned.judge_id)
-        if await session.get(KnownAssignment, key) is None:
-            session.add(
+        if await rows.get(KnownAssignment, key) is None:
+            rows.add(
                 KnownAssignment(submission_id=assigned.submission_id, judge_id=assigned.judge_id)
             )
     elif isinstance(event, SubmissionReceived) and rebuilding:

@@ -382,18 +382,19 @@ class _RequestShell:
 
         synced = begin_request()
         acknowledgement = outbox_module.begin_acknowledgement()
-        try:
-            with log_context(request_id=request_id):
+        with log_context(request_id=request_id):
+            try:
                 await self.app(scope, receive, acknowledged)
-        finally:
-            outbox_module.end_acknowledgement(acknowledgement)
-            end_request(synced)
-            log_access(scope["method"], scope["path"], status, started)
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - started)
+            finally:
+                outbox_module.end_acknowledgement(acknowledgement)
+                end_request(synced)
+                log_access(scope["method"], scope["path"], status, started)
+                route = scope.get("route")
+                path = getattr(route, "path", "unmatched")
+                method = scope["method"]
+                HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+                elapsed = time.perf_counter() - started
+                HTTP_LATENCY.labels(self.service, method, path).observe(elapsed)
 
 
 def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:

@@ -19,9 +19,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, insert
 
+from hackathon_shared.api.judging import ScoresIn  # the judges' public body, as validated
 from hackathon_shared.db import Database
 
 metadata = MetaData()
@@ -41,11 +42,6 @@ class Item(BaseModel):
     phase: str
     max_team_size: int
     created_at: datetime
-
-
-class ScoresIn(BaseModel):
-    scores: dict[str, float] = Field(max_length=50)
-    comment: str | None = Field(default=None, max_length=5000)
 
 
 class ScoreAnswer(BaseModel):

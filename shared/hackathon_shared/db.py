@@ -14,7 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, TypeDecorator, event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -54,10 +59,16 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # Only units of work (``Database.transaction``) take it: a read (``Database.sessions``)
         # begins deferred, so that it never holds the write lock, not even when it is cut off
         # mid-way (a client that disconnects from a stream), which would lock every writer out.
+        # A single-statement read (``Database.reads``) needs no transaction at all: the
+        # statement is its own, and BEGIN would be one more trip to the driver's thread.
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
-            writes = conn.get_execution_options().get(WRITES_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get(READS_OPTION, False):
+                return
+            conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if options.get(WRITES_OPTION, False) else "BEGIN"
+            )
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
@@ -72,6 +83,9 @@ on this."""
 
 WRITES_OPTION = "hackathon_writes"
 """Execution option of the connections a unit of work uses (SQLite: BEGIN IMMEDIATE)."""
+
+READS_OPTION = "hackathon_reads"
+"""Execution option of the connections ``Database.reads`` lends (SQLite: no BEGIN)."""
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -94,6 +108,12 @@ class Database:
         self._units_of_work = make_session_factory(
             self.engine.execution_options(**{WRITES_OPTION: True})
         )
+        # PostgreSQL: autocommit, so that asyncpg opens no transaction around the statement.
+        # SQLite: not AUTOCOMMIT, whose reset on return would give the connection back to the
+        # driver's own implicit transactions; the begin listener above skips BEGIN instead.
+        self._reads = self.engine.execution_options(
+            **({READS_OPTION: True} if is_sqlite(self.url) else {"isolation_level": "AUTOCOMMIT"})
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -101,6 +121,16 @@ class Database:
         back when it raises."""
         async with self.writer_turn(), self._units_of_work() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads that are one statement each, or that need no snapshot
+        across their statements: each statement sees what is committed when it runs. With no
+        session, no transaction and no ORM objects, this is the cheap way to answer a lookup
+        (a hot read path: the public hackathon page). A read that must see one state across
+        several statements uses ``sessions`` instead."""
+        async with self._reads.connect() as connection:
+            yield connection
 
     def writer_turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """This process's turn at writing: an asyncio lock on SQLite, nothing on PostgreSQL.

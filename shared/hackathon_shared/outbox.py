@@ -351,9 +351,13 @@ class OutboxRelay:
         deadline = time.monotonic() + timeout
         ids = set(row_ids)
         read_every = 0.1 if self.claims_rows else 0.25
-        next_read = time.monotonic()
+        # Rows just committed are not published yet: the first read waits a round, since
+        # this relay is woken by the commit and its acceptances come in memory.
+        next_read = time.monotonic() + read_every
         while True:
-            ids.difference_update(self._accepted.keys())
+            # Each waiter looks up its own few rows: not a set difference with every
+            # acceptance remembered (up to 10,000), once per relay round per waiter.
+            ids = {row_id for row_id in ids if row_id not in self._accepted}
             if ids and time.monotonic() >= next_read:
                 async with self.db.sessions() as session:
                     found = await session.exec(
@@ -364,7 +368,8 @@ class OutboxRelay:
                     )
                     ids = {row_id for row_id in found.all() if row_id is not None}
                 next_read = time.monotonic() + read_every
-                ids.difference_update(self._accepted.keys())  # accepted during the read
+                # accepted during the read
+                ids = {row_id for row_id in ids if row_id not in self._accepted}
             if not ids:
                 return True
             left = deadline - time.monotonic()

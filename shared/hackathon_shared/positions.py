@@ -24,6 +24,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from sqlalchemy import case, func
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -122,8 +123,13 @@ async def record_erasure(session: AsyncSession, account_id: str) -> None:
     await session.exec(statement.on_conflict_do_nothing(index_elements=["account_id"]))
 
 
-async def is_erased(session: AsyncSession, account_id: str) -> bool:
-    return await session.get(ErasedPrincipal, account_id) is not None
+async def is_erased(connection: AsyncConnection, account_id: str) -> bool:
+    """Whether this service has applied the account's erasure (asked on every request that
+    carries a token, so one plain statement: ``Database.reads``)."""
+    statement = select(col(ErasedPrincipal.account_id)).where(
+        col(ErasedPrincipal.account_id) == account_id
+    )
+    return (await connection.execute(statement)).first() is not None
 
 
 class Signal:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,14 @@ def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
 
 def _database_busy(error: BaseException) -> bool:
     """SQLite's "database is locked": another process held the write lock past the busy
-    timeout, and the transaction was rolled back."""
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+    timeout, and the transaction was rolled back. SQLAlchemy is looked up, not imported: the
+    gateway, which has no database, shares these handlers and never loads it (22 MiB)."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return (
+        exc is not None
+        and isinstance(error, exc.OperationalError)
+        and "database is locked" in str(error.orig)
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -55,6 +55,7 @@ from hackathon_shared.migrations import upgrade_to_head
 from hackathon_shared.outbox import Outbox, OutboxRelay
 from hackathon_shared.positions import Progress, is_erased, record_erasure
 from hackathon_shared.problems import install_problem_handlers
+from hackathon_shared.process_tuning import NO_FASTAPI_TELEMETRY, freeze_startup_objects
 from hackathon_shared.prompt_batches import wait_in_fetch
 from hackathon_shared.settings import ServiceSettings
 from hackathon_shared.topics import (
@@ -153,8 +154,8 @@ class ServiceRuntime:
         """Refuse the token of an account whose erasure this service has applied, after
         bringing the account's facts up to date."""
         await self.caught_up({REGISTRATION_EVENTS: [principal.account_id]})
-        async with self.db.sessions() as session:
-            if await is_erased(session, principal.account_id):
+        async with self.db.reads() as connection:
+            if await is_erased(connection, principal.account_id):
                 raise erased_account()
 
 
@@ -208,7 +209,11 @@ async def _measure_consumer_lag(broker: KafkaBroker, service: str) -> None:
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
-    db = Database(settings.resolved_database_url())
+    db = Database(
+        settings.resolved_database_url(),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+    )
     broker = make_broker(settings)
     outbox = Outbox(settings.topics, settings.service_name)
     relay = OutboxRelay(
@@ -306,6 +311,7 @@ def create_service_app(
         runtime.relay.start()
         if on_started is not None:
             await on_started(runtime)
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -316,7 +322,11 @@ def create_service_app(
             await runtime.log_ends.close()
             await runtime.db.dispose()
 
-    app = FastAPI(title=title or f"{settings.service_name} service", lifespan=lifespan)
+    app = FastAPI(
+        title=title or f"{settings.service_name} service",
+        lifespan=lifespan,
+        telemetry=NO_FASTAPI_TELEMETRY,
+    )
     app.state.runtime = runtime
     app.state.jwt_secret = secret
     if REGISTRATION_EVENTS in reads:

@@ -18,6 +18,7 @@ from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 from hackathon_shared.logging_setup import configure_logging
 from hackathon_shared.problems import install_problem_handlers
+from hackathon_shared.process_tuning import NO_FASTAPI_TELEMETRY, freeze_startup_objects
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -38,6 +39,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_objects()
         try:
             yield
         finally:
@@ -48,6 +50,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="1",
         description="The public HTTP API v1 for frontend clients.",
         lifespan=lifespan,
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.upstreams = upstreams
     app.state.jwt_secret = check_secret(settings.jwt_secret)

@@ -18,7 +18,7 @@ from hackathon_shared.batch import Batch, batch_of, insert_new, rows_with_keys
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import AccountErased
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.pagination import keyset_page
+from hackathon_shared.keyset import keyset_page
 from hackathon_shared.problems import ProblemError
 from notifications.adapters.tables import DeliveryRow, NotificationRow, WebhookRow
 from notifications.domain.rules import notifications_for, teams_concerned

@@ -17,7 +17,7 @@ from hackathon_shared.api.notifications import (
 )
 from hackathon_shared.auth import Principal
 from hackathon_shared.db import Database
-from hackathon_shared.pagination import keyset_page
+from hackathon_shared.keyset import keyset_page
 from hackathon_shared.problems import ProblemError
 from notifications.adapters.tables import DeliveryRow, KnownHackathon, WebhookRow
 from notifications.adapters.webhook_client import check_destination

@@ -25,8 +25,8 @@ from hackathon_shared.events.catalogue import (
     TeamWithdrawn,
     TeamWithdrawnPayload,
 )
+from hackathon_shared.keyset import keyset_page
 from hackathon_shared.outbox import Outbox
-from hackathon_shared.pagination import keyset_page
 from hackathon_shared.problems import ProblemError
 from registration.adapters.tables import (
     AccountRow,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +27,7 @@ from hackathon_shared.api.judging import (
     ScoreAnswer,
 )
 from hackathon_shared.auth import Principal
+from hackathon_shared.batch import dialect_insert
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     AwardGranted,
@@ -36,8 +39,8 @@ from hackathon_shared.events.catalogue import (
     ScoreSubmitted,
     ScoreSubmittedPayload,
 )
+from hackathon_shared.keyset import keyset_page
 from hackathon_shared.outbox import Outbox
-from hackathon_shared.pagination import keyset_page
 from hackathon_shared.positions import seen_facts
 from hackathon_shared.problems import ProblemError
 from scoring.adapters.tables import (
@@ -111,6 +114,57 @@ async def _withdrawn_teams(session: AsyncSession, team_ids: Iterable[str]) -> se
         )
     )
     return set(found.all())
+
+
+async def _hackathon_of_submission(
+    session: AsyncSession, submission_id: str
+) -> JudgedHackathon | None:
+    """The hackathon a submission was received for, locked shared (one statement)."""
+    of_submission = (
+        select(KnownSubmission.hackathon_id)
+        .where(col(KnownSubmission.submission_id) == submission_id)
+        .scalar_subquery()
+    )
+    found = await session.exec(
+        select(JudgedHackathon)
+        .where(col(JudgedHackathon.hackathon_id) == of_submission)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    return found.first()
+
+
+@dataclass(frozen=True)
+class _ScoreFacts:
+    assigned: bool
+    results_published: bool
+    team_withdrawn: bool
+    revision: int  # of the judge's score so far, 0 if none
+
+
+async def _score_facts(
+    session: AsyncSession, submission: KnownSubmission, judge_id: str
+) -> _ScoreFacts:
+    """What a judge's score depends on besides the hackathon and the submission, in one
+    statement (a score is the busiest write: each statement is one more trip to the
+    database, and on SQLite one more turn of the event loop, while writers wait)."""
+    sid = submission.submission_id
+    assigned = sa.exists().where(
+        col(AssignmentRow.submission_id) == sid, col(AssignmentRow.judge_id) == judge_id
+    )
+    published = sa.exists().where(col(ResultsRow.hackathon_id) == submission.hackathon_id)
+    withdrawn = sa.exists().where(
+        col(KnownTeam.team_id) == submission.team_id, col(KnownTeam.withdrawn).is_(True)
+    )
+    revision = (
+        select(ScoreRow.revision)
+        .where(col(ScoreRow.submission_id) == sid, col(ScoreRow.judge_id) == judge_id)
+        .scalar_subquery()
+    )
+    row = (
+        await session.exec(select(assigned, published, withdrawn, sa.func.coalesce(revision, 0)))
+    ).one()
+    return _ScoreFacts(bool(row[0]), bool(row[1]), bool(row[2]), int(row[3]))
 
 
 def _require_judging(hackathon: JudgedHackathon, what: str) -> None:
@@ -261,52 +315,55 @@ class Judging:
     ) -> ScoreAnswer:
         now = datetime.now(UTC)
         async with self.db.transaction() as session:
-            known = await session.get(KnownSubmission, submission_id)
-            if known is None:
-                raise ProblemError(404, "submission-not-found", f"no submission {submission_id}")
             # Lock order as in assign() and publish_results(): the hackathon (shared here, so
             # results cannot be published meanwhile), then the submission (its event chain).
-            hackathon = await session.get(
-                JudgedHackathon,
-                known.hackathon_id,
-                with_for_update={"read": True},
-                populate_existing=True,
-            )
-            if hackathon is None:  # a submission names the hackathon it was received for
+            hackathon = await _hackathon_of_submission(session, submission_id)
+            submission = None
+            if hackathon is not None:
+                submission = await session.get(KnownSubmission, submission_id, with_for_update=True)
+            if hackathon is None or submission is None:
+                if await session.get(KnownSubmission, submission_id) is None:
+                    raise ProblemError(
+                        404, "submission-not-found", f"no submission {submission_id}"
+                    )
+                # a submission names the hackathon it was received for
                 raise ProblemError(404, "hackathon-not-found", "no hackathon for this submission")
-            submission = await session.get(
-                KnownSubmission, submission_id, with_for_update=True, populate_existing=True
-            )
-            assert submission is not None
-            if await session.get(AssignmentRow, (submission_id, judge.account_id)) is None:
+            facts = await _score_facts(session, submission, judge.account_id)
+            if not facts.assigned:
                 raise ProblemError(
                     403, "not-assigned", "only a judge assigned to this submission scores it"
                 )
             # Published results say more than the phase (which follows as registration's
             # event), so they are checked first.
-            if await session.get(ResultsRow, hackathon.hackathon_id) is not None:
+            if facts.results_published:
                 raise ProblemError(409, "results-published", "the results are published")
             _require_judging(hackathon, "scoring")
-            if submission.withdrawn or await _withdrawn_teams(session, [submission.team_id]):
+            if submission.withdrawn or facts.team_withdrawn:
                 raise ProblemError(409, "submission-withdrawn", "this submission was withdrawn")
             check_scores(hackathon.criteria, values)
             criteria = [Criterion(c["key"], c["weight"]) for c in hackathon.criteria]
             total = weighted_total(criteria, values)
-            row = await session.get(ScoreRow, (submission_id, judge.account_id))
-            revision = 1 if row is None else row.revision + 1
-            row = row or ScoreRow(
-                submission_id=submission_id,
-                judge_id=judge.account_id,
-                hackathon_id=hackathon.hackathon_id,
-                values={},
-                total=0,
-                revision=0,
-                scored_at=now,
+            revision = facts.revision + 1
+            score = {
+                "submission_id": submission_id,
+                "judge_id": judge.account_id,
+                "hackathon_id": hackathon.hackathon_id,
+                "values": dict(values),
+                "total": total,
+                "revision": revision,
+                "comment": comment,
+                "scored_at": now,
+            }
+            upsert = dialect_insert(session, ScoreRow).values(score)
+            await session.exec(
+                upsert.on_conflict_do_update(
+                    index_elements=["submission_id", "judge_id"],
+                    set_={
+                        k: upsert.excluded[k]
+                        for k in ("values", "total", "revision", "comment", "scored_at")
+                    },
+                )
             )
-            row.values, row.total, row.revision = dict(values), total, revision
-            row.comment, row.scored_at = comment, now
-            session.add(row)
-            await session.flush()
             seen = await seen_facts(
                 session,
                 self.outbox.topics,

@@ -24,8 +24,8 @@ from hackathon_shared.events.catalogue import (
     SubmissionWithdrawnPayload,
     TeamWithdrawn,
 )
+from hackathon_shared.keyset import keyset_page
 from hackathon_shared.outbox import Outbox
-from hackathon_shared.pagination import keyset_page
 from hackathon_shared.problems import ProblemError
 from submissions.adapters.tables import (
     KnownAssignment,

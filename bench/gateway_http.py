@@ -139,6 +139,23 @@ def wrk_requests(requests: list[dict[str, Any]]) -> str:
     return "REQUESTS = {" + ",\n".join(items) + "}\n" + WRK_SCRIPT
 
 
+def resident_mib(pid: int) -> float:
+    """The process's resident memory now (VmRSS), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Each platform process's resident memory at rest (set up, before any load) and right
+    after the loads (Python seldom gives memory back, so this is about the peak)."""
+
+    at_rest: dict[str, float]
+    under_load: dict[str, float]
+
+
 def process_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
@@ -422,7 +439,7 @@ def platform_requests(
 
 def platform_loads(
     data_dir: Path, database_urls: dict[str, str], seconds: float, connections: int
-) -> tuple[Load, Load]:
+) -> tuple[Load, Load, Memory]:
     config = PlatformConfig(
         data_dir=data_dir,
         gateway_port=free_port(),
@@ -438,6 +455,8 @@ def platform_loads(
         hid, judge, submissions = asyncio.run(judged_hackathon(platform))
         reads, writes = platform_requests(hid, judge, submissions)
         gateway_pid = next(p.popen.pid for p in platform.processes if p.name == "gateway")
+        pids = {p.name: p.popen.pid for p in platform.processes}
+        at_rest = {name: resident_mib(pid) for name, pid in pids.items()}
         read = run_wrk(
             platform.gateway_url,
             reads,
@@ -452,7 +471,8 @@ def platform_loads(
             connections=connections,
             server_pid=gateway_pid,
         )
-        return read, write
+        under_load = {name: resident_mib(pid) for name, pid in pids.items()}
+        return read, write, Memory(at_rest, under_load)
     finally:
         platform.stop()
 
@@ -469,6 +489,29 @@ def describe(name: str, load: Load) -> None:
         f"wrk {load.wrk_cpu / load.seconds:.0%} of one core",
         flush=True,
     )
+
+
+def memory_rows(backend: str, memory: Memory, bare_rest: float, bare_load: float) -> list[Row]:
+    """Each process's resident memory beside one bare FastAPI process's (uvicorn, pydantic,
+    SQLAlchemy: what any of these services needs at least), at rest and after load."""
+    rows = []
+    for name in memory.at_rest:
+        for when, values, baseline in (
+            ("at rest", memory.at_rest, bare_rest),
+            ("after load", memory.under_load, bare_load),
+        ):
+            rows.append(
+                Row(
+                    BENCH,
+                    f"{name} resident memory {when} ({backend})",
+                    values[name],
+                    "MiB",
+                    baseline,
+                    f"bare FastAPI {when}",
+                    "stated",
+                )
+            )
+    return rows
 
 
 def rows_for(backend: str, bare_read: Load, bare_write: Load, read: Load, write: Load) -> list[Row]:
@@ -555,6 +598,7 @@ def main() -> None:
                 bare_url = urls.pop("bare")
                 bare_reads, bare_writes = bare_requests()
                 with bare_server(bare_url, root) as (url, pid):
+                    bare_rest = resident_mib(pid)
                     bare_read = run_wrk(
                         url,
                         bare_reads,
@@ -571,10 +615,21 @@ def main() -> None:
                         server_pid=pid,
                     )
                     describe(f"bare FastAPI write ({backend})", bare_write)
-                read, write = platform_loads(root / backend, urls, args.seconds, args.connections)
+                    bare_load = resident_mib(pid)
+                read, write, memory = platform_loads(
+                    root / backend, urls, args.seconds, args.connections
+                )
                 describe("gateway GET /hackathons/{id}", read)
                 describe("gateway PUT /submissions/{id}/scores/me", write)
+                for name in memory.at_rest:
+                    print(
+                        f"  {name + ' resident memory':<34} {memory.at_rest[name]:6.0f} MiB at "
+                        f"rest, {memory.under_load[name]:6.0f} MiB after load (bare FastAPI: "
+                        f"{bare_rest:.0f} and {bare_load:.0f} MiB)",
+                        flush=True,
+                    )
                 rows += rows_for(backend, bare_read, bare_write, read, write)
+                rows += memory_rows(backend, memory, bare_rest, bare_load)
     print()
     print_rows(rows)
 

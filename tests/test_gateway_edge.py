@@ -198,12 +198,14 @@ async def test_forged_and_expired_tokens_are_refused_at_the_edge(
 async def test_clients_cannot_set_what_they_must_not_or_reach_others_objects(
     api: Api, edge: httpx.AsyncClient
 ) -> None:
-    # Sign-up ignores a role sent along.
+    # Sign-up refuses a role sent along, naming it, and makes no account; without it, the
+    # account is a participant's.
     email = unique_email("climber")
-    created = await edge.post(
-        "/accounts",
-        json={"email": email, "password": PASSWORD, "display_name": "C", "roles": ["organizer"]},
-    )
+    body = {"email": email, "password": PASSWORD, "display_name": "C"}
+    climbing = await edge.post("/accounts", json={**body, "roles": ["organizer"]})
+    problem = assert_problem(climbing, 422)
+    assert [e["field"] for e in problem["errors"]] == ["roles"], problem
+    created = await edge.post("/accounts", json=body)
     assert created.status_code == 201
     token = (await edge.post("/auth/token", json={"email": email, "password": PASSWORD})).json()
     me = await edge.get("/me", headers={"Authorization": f"Bearer {token['access_token']}"})

@@ -1,27 +1,51 @@
-"""Public API v1 models for hackathons, registrations, teams and judges."""
+"""Public API v1 models for hackathons, registrations, teams and judges.
+
+Request bodies derive from :class:`InputModel` (unknown fields refused); their text, numbers
+and times follow the rules of ``hackathon_shared.text``, ``api.quantities`` and
+``api.timestamps`` (docs/input-rules.md)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from hackathon_shared.api.inputs import InputModel
+from hackathon_shared.api.quantities import (
+    Amount,
+    JudgeCount,
+    Rank,
+    ScaleValue,
+    TeamCount,
+    TeamSize,
+    Weight,
+)
+from hackathon_shared.api.timestamps import Instant
+from hackathon_shared.text import Line, Paragraphs, Verbatim, comparison_key
+
 Phase = Literal["draft", "registration", "hacking", "judging", "finished"]
 Sector = Literal["private", "academia", "civil_society", "government", "other"]
 
+Name = Annotated[str, Line(max_length=200)]
+"""A hackathon's, an award's name, a challenge's title."""
+OptionalName = Annotated[str, Line(max_length=200, min_length=0)]
+TeamName = Annotated[str, Line(max_length=100)]
+Reference = Annotated[str, Verbatim(max_length=200)]
+"""An id or a code the client was given (a challenge, a team, an invite code)."""
 
-class ChallengeIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
+
+class ChallengeIn(InputModel):
+    title: Name
+    description: Annotated[str, Paragraphs(max_length=5000)] = ""
 
 
-class CriterionIn(BaseModel):
+class CriterionIn(InputModel):
     key: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(default="", max_length=200)
-    weight: float = Field(gt=0, allow_inf_nan=False)
-    min: float = Field(default=1, allow_inf_nan=False)
-    max: float = Field(default=10, allow_inf_nan=False)
+    name: OptionalName = ""
+    weight: Weight
+    min: ScaleValue = 1
+    max: ScaleValue = 10
 
     @field_validator("max")
     @classmethod
@@ -32,7 +56,7 @@ class CriterionIn(BaseModel):
         return maximum
 
 
-class RubricIn(BaseModel):
+class RubricIn(InputModel):
     criteria: list[CriterionIn] = Field(min_length=1, max_length=50)
     normalization: Literal["none", "zscore"] = "none"
 
@@ -45,24 +69,36 @@ class RubricIn(BaseModel):
         return criteria
 
 
-class AwardIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    rank: int = Field(ge=1)
+class AwardIn(InputModel):
+    name: Name
+    rank: Rank
     kind: Literal["mentorship", "grant", "other"]
-    amount: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    amount: Amount | None = None
 
 
-class NewHackathon(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=10000)
+class NewHackathon(InputModel):
+    name: Name
+    description: Annotated[str, Paragraphs(max_length=10000)] = ""
     challenges: list[ChallengeIn] = Field(min_length=1, max_length=50)
-    min_team_size: int = Field(ge=1, le=100)
-    max_team_size: int = Field(ge=1, le=100)
-    max_teams: int = Field(ge=1, le=10000)
-    submission_deadline: AwareDatetime
+    min_team_size: TeamSize
+    max_team_size: TeamSize
+    max_teams: TeamCount
+    submission_deadline: Instant
     rubric: RubricIn
-    judges_per_submission: int = Field(ge=1, le=100)
+    judges_per_submission: JudgeCount
     awards: list[AwardIn] = Field(default_factory=list, max_length=100)
+
+    @field_validator("challenges")
+    @classmethod
+    def _distinct_titles(cls, challenges: list[ChallengeIn]) -> list[ChallengeIn]:
+        keys = [comparison_key(c.title) for c in challenges]
+        if len(set(keys)) != len(keys):
+            raise PydanticCustomError(
+                "unique",
+                "challenge titles must differ (compared ignoring case, width, invisible "
+                "characters and look-alike letters)",
+            )
+        return challenges
 
     @field_validator("awards")
     @classmethod
@@ -122,14 +158,15 @@ class HackathonView(BaseModel):
     phase: Phase
 
 
-class PhaseChange(BaseModel):
+class PhaseChange(InputModel):
     phase: Phase
 
 
-class NewRegistration(BaseModel):
+class NewRegistration(InputModel):
     sector: Sector
-    # Strict: only the JSON value true is consent ("yes", "true" or 1 are not).
-    consent: StrictBool
+    # Strict: only the JSON value true is consent ("yes", "true" or 1 are not); the schema
+    # says so (const), so that clients and contract tests know it before asking.
+    consent: StrictBool = Field(json_schema_extra={"const": True})
 
     @field_validator("consent")
     @classmethod
@@ -143,21 +180,13 @@ class RegistrationAnswer(BaseModel):
     participant_id: str
 
 
-class NewTeam(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    challenge_id: str = Field(min_length=1, max_length=100)
-
-    @field_validator("name")
-    @classmethod
-    def _trimmed(cls, name: str) -> str:
-        name = " ".join(name.split())
-        if not name:
-            raise PydanticCustomError("blank", "the team name must not be blank")
-        return name
+class NewTeam(InputModel):
+    name: TeamName
+    challenge_id: Annotated[str, Verbatim(max_length=100)]
 
 
-class JoinTeam(BaseModel):
-    invite_code: str = Field(min_length=1, max_length=200)
+class JoinTeam(InputModel):
+    invite_code: Reference
 
 
 class MemberView(BaseModel):
@@ -176,9 +205,9 @@ class TeamView(BaseModel):
     invite_code: str | None = None
 
 
-class NewJudge(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    conflicts: list[str] = Field(default_factory=list, max_length=1000)
+class NewJudge(InputModel):
+    email: Annotated[str, Verbatim(min_length=3, max_length=320)]
+    conflicts: list[Reference] = Field(default_factory=list, max_length=1000)
 
 
 class JudgeAnswer(BaseModel):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from hackathon_shared.api.inputs import InputModel
 from hackathon_shared.api.timestamps import UtcDateTime
+from hackathon_shared.text import Verbatim, WebAddress
 
 
 class NotificationView(BaseModel):
@@ -22,14 +24,14 @@ class MarkedRead(BaseModel):
     marked: int = Field(description="how many notifications were unread and are read now")
 
 
-class NewWebhook(BaseModel):
+class NewWebhook(InputModel):
     """A receiver for a hackathon's events. The secret keys the HMAC-SHA256 signature of
     every delivery's body (``X-Signature: sha256=<hex>``); it is never shown again."""
 
-    url: str = Field(
-        min_length=8, max_length=2000, examples=["https://example.org/hooks/hackathon"]
+    url: Annotated[str, WebAddress(min_length=8, max_length=2000)] = Field(
+        examples=["https://example.org/hooks/hackathon"]
     )
-    secret: str = Field(min_length=16, max_length=200)
+    secret: Annotated[str, Verbatim(min_length=16, max_length=200)]
 
 
 class DeliveryCounts(BaseModel):

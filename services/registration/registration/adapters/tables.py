@@ -63,8 +63,10 @@ class TeamRow(RegistrationTable, table=True):
     team_id: str = Field(primary_key=True, max_length=64)
     hackathon_id: str = Field(max_length=64, foreign_key="hackathons.hackathon_id", index=True)
     name: str = Field(max_length=100)
-    # Trimmed, case-folded name; unique among a hackathon's active teams (partial index).
-    name_key: str = Field(max_length=400)  # case folding can lengthen a name
+    # The name's confusable-safe comparison key (registration.domain.teams.name_key; NFKC and
+    # case folding can lengthen a name); unique among a hackathon's active teams (partial
+    # index). Rows migrated by 0004 that collided keep a "#<team id>" tail.
+    name_key: str = Field(max_length=400)
     challenge_id: str = Field(max_length=64)
     captain_id: str = Field(max_length=64)
     invite_code: str = Field(max_length=64)

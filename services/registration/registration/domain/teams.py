@@ -7,6 +7,11 @@ import uuid
 from collections.abc import Sequence
 
 from hackathon_shared.problems import ProblemError
+from hackathon_shared.text import comparison_key
+
+NAME_KEY_MAX_LENGTH = 400
+"""The stored key's size (``teams.name_key``): four times a name's 100 characters, which case
+folding and NFKC stay within for any name a person would choose."""
 
 
 def new_team_id() -> str:
@@ -19,8 +24,23 @@ def new_invite_code() -> str:
 
 
 def name_key(name: str) -> str:
-    """Team names are unique per hackathon after trimming, regardless of case."""
-    return " ".join(name.split()).casefold()
+    """What makes two team names one name: their confusable-safe comparison key (case, width,
+    invisible characters and Cyrillic or Greek look-alikes of Latin letters do not count;
+    ``hackathon_shared.text.comparison_key``). Team names are unique per hackathon by it.
+
+    A name whose key would not fit its column (a string of ligatures that NFKC spells out,
+    say) is refused as invalid."""
+    key = comparison_key(name)
+    if len(key) > NAME_KEY_MAX_LENGTH:
+        raise ProblemError(
+            422,
+            "validation",
+            "invalid fields: name",
+            extra={
+                "errors": [{"field": "name", "message": "the name is too long once normalised"}]
+            },
+        )
+    return key
 
 
 def invite_code_matches(expected: str, given: str) -> bool:

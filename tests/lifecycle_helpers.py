@@ -74,7 +74,8 @@ def expected_entries(
     values, a submission's score the mean of its judges' totals; ranked by that score
     (compared to 9 decimals) descending, ties to the earlier first submission
     (``submission_order``, oldest first), then the smaller submission id; scores shown
-    rounded to 4 decimals. ``details[submission_id]`` gives team_id, team_name and title."""
+    rounded to 4 decimals; tied entries (equal scores) share their score rank (1, 1, 3).
+    ``details[submission_id]`` gives team_id, team_name and title."""
     rows: list[tuple[float, int, str, int]] = []
     for submission_id, by_judge in scores.items():
         if not by_judge:
@@ -83,6 +84,7 @@ def expected_entries(
         mean = math.fsum(totals) / len(totals)
         rows.append((mean, submission_order.index(submission_id), submission_id, len(totals)))
     rows.sort(key=lambda row: (-round(row[0], 9), row[1], row[2]))
+    same = Counter(round(row[0], 9) for row in rows)  # equal scores: a tie
     return [
         {
             "rank": rank,
@@ -92,6 +94,11 @@ def expected_entries(
             "title": details[submission_id]["title"],
             "score": round(mean, 4),
             "judges": judges,
+            "raw_mean": round(mean, 4),  # no normalisation: the score itself
+            "score_rank": 1 + sum(1 for row in rows if round(row[0], 9) > round(mean, 9)),
+            "tied_with": same[round(mean, 9)] - 1,
+            # every submission here was first submitted at its own moment
+            "placed_by": "score" if same[round(mean, 9)] == 1 else "earlier_first_submission",
         }
         for rank, (mean, _, submission_id, judges) in enumerate(rows, start=1)
     ]

@@ -60,6 +60,8 @@ from tests.lifecycle_helpers import (
 )
 from tests.platform_fixtures import PASSWORD, Api, unique_email
 
+TIE_BREAK = "earlier_first_submission_then_smaller_submission_id"
+
 CRITERIA: list[Json] = [
     {"key": "impact", "name": "Impact", "weight": 3, "min": 0, "max": 10},
     {"key": "feasibility", "name": "Feasibility", "weight": 2, "min": 1, "max": 5},
@@ -759,18 +761,29 @@ class Lifecycle:
         assert all(item["scored"] is False for item in mine)
         board = await http.get(f"/hackathons/{self.hid}/leaderboard", headers=self.organizer)
         assert board.status_code == 200, board.text
-        assert board.json() == {"hackathon_id": self.hid, "published": False, "entries": []}
+        assert board.json() == {
+            "hackathon_id": self.hid,
+            "published": False,
+            "normalization": "none",
+            "tie_break": TIE_BREAK,
+            "entries": [],
+        }
 
         unknown = await self.score("Wes", "sub_does_not_exist", valid)
         assert_problem(unknown, 404, "submission-not-found")
 
         # Every judge scores every submission assigned; Wes first scores A low, then revises.
-        # A total, a revision or a judge sent along is ignored, never stored.
+        # A total, a revision or a judge sent along is refused, naming each, and stores nothing.
         low = {"impact": 2, "feasibility": 1, "novelty": 1}
-        forged = await http.put(
+        smuggled = await http.put(
             f"/submissions/{a_sid}/scores/me",
             headers=self["Wes"].auth,
             json={"scores": low, "total": 10, "revision": 7, "judge_id": self["Vic"].account_id},
+        )
+        problem = assert_problem(smuggled, 422)
+        assert {e["field"] for e in problem["errors"]} == {"total", "revision", "judge_id"}
+        forged = await http.put(
+            f"/submissions/{a_sid}/scores/me", headers=self["Wes"].auth, json={"scores": low}
         )
         assert forged.status_code == 200, forged.text
         assert forged.json()["revision"] == 1
@@ -828,10 +841,22 @@ class Lifecycle:
         assert [self.letter_of(e["submission_id"]) for e in expected] == ["A", "D", "C", "B"]
         assert [e["score"] for e in expected] == [7.0833, 6.8333, 5.3333, 5.3333]
         assert [e["judges"] for e in expected] == [2, 1, 2, 2]
+        assert [(e["score_rank"], e["tied_with"]) for e in expected] == [
+            (1, 0),
+            (2, 0),
+            (3, 1),
+            (3, 1),
+        ]
 
         board = await http.get(board_path, headers=self.organizer)
         assert board.status_code == 200, board.text
-        assert board.json() == {"hackathon_id": self.hid, "published": False, "entries": expected}
+        assert board.json() == {
+            "hackathon_id": self.hid,
+            "published": False,
+            "normalization": "none",
+            "tie_break": TIE_BREAK,
+            "entries": expected,
+        }
 
         # Not public yet; the results do not exist yet; only organizers publish.
         assert_problem(await http.get(board_path, headers=self["Ana"].auth), 403, "not-published")
@@ -869,6 +894,8 @@ class Lifecycle:
         assert public_board.json() == {
             "hackathon_id": self.hid,
             "published": True,
+            "normalization": "none",
+            "tie_break": TIE_BREAK,
             "entries": expected,
         }
 

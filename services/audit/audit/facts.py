@@ -73,6 +73,11 @@ class Entry(NamedTuple):
     team_id: str
     score: float
     judges: int
+    # stated since ties are visible; None in events published before
+    raw_mean: float | None = None
+    score_rank: int | None = None
+    tied_with: int | None = None
+    placed_by: str | None = None
 
 
 class Grant(NamedTuple):
@@ -216,6 +221,8 @@ class ResultsPublishedFact(Fact):
     entries: tuple[Entry, ...]
     awards: tuple[Grant, ...]
     seen: tuple[Seen, ...]
+    normalization: str | None = None  # stated since ties are visible
+    tie_break: str | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -418,11 +425,23 @@ def _results_published(e: Any) -> Fact:
         _intern(p.hackathon_id),
         _intern(p.published_by),
         tuple(
-            Entry(r.rank, _intern(r.submission_id), _intern(r.team_id), r.score, r.judges)
+            Entry(
+                r.rank,
+                _intern(r.submission_id),
+                _intern(r.team_id),
+                r.score,
+                r.judges,
+                r.raw_mean,
+                r.score_rank,
+                r.tied_with,
+                r.placed_by,
+            )
             for r in p.entries
         ),
         tuple(Grant(a.name, a.kind, a.amount, a.rank, a.team_id) for a in p.awards),
         _seen(p.seen),
+        p.normalization,
+        p.tie_break,
     )
 
 

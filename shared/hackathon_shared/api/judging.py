@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
+
+from hackathon_shared.api.inputs import InputModel
+from hackathon_shared.api.quantities import ScaleValue
+from hackathon_shared.api.results import (  # the leaderboard and results (docs/results.md)
+    GrantedAward,
+    Leaderboard,
+    LeaderboardEntry,
+    Results,
+)
+from hackathon_shared.text import Paragraphs, Verbatim
+
+__all__ = [
+    "AssignedSubmission",
+    "AssignmentAnswer",
+    "AssignmentShortfall",
+    "GrantedAward",
+    "Leaderboard",
+    "LeaderboardEntry",
+    "MyAssignment",
+    "Results",
+    "ScoreAnswer",
+    "ScoresIn",
+]
 
 
 class AssignedSubmission(BaseModel):
@@ -33,9 +58,10 @@ class MyAssignment(BaseModel):
     scored: bool
 
 
-class ScoresIn(BaseModel):
-    scores: dict[str, float] = Field(max_length=50)
-    comment: str | None = Field(default=None, max_length=5000)
+class ScoresIn(InputModel):
+    scores: dict[Annotated[str, Verbatim(max_length=50)], ScaleValue] = Field(max_length=50)
+    """Each criterion's value: a JSON number (not a string, not a boolean), finite."""
+    comment: Annotated[str, Paragraphs(max_length=5000)] | None = None
 
 
 class ScoreAnswer(BaseModel):
@@ -44,33 +70,3 @@ class ScoreAnswer(BaseModel):
     scores: dict[str, float]
     total: float
     revision: int
-
-
-class LeaderboardEntry(BaseModel):
-    rank: int
-    submission_id: str
-    team_id: str
-    team_name: str
-    title: str
-    score: float
-    judges: int
-
-
-class Leaderboard(BaseModel):
-    hackathon_id: str
-    published: bool
-    entries: list[LeaderboardEntry]
-
-
-class GrantedAward(BaseModel):
-    name: str
-    kind: str
-    amount: float | None
-    rank: int
-    team_id: str | None
-
-
-class Results(BaseModel):
-    hackathon_id: str
-    entries: list[LeaderboardEntry]
-    awards: list[GrantedAward]

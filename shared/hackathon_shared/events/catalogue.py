@@ -531,14 +531,28 @@ class ScoreSubmitted(_ScoringEvent):
     payload: ScoreSubmittedPayload
 
 
+PlacedBy = Literal["score", "earlier_first_submission", "smaller_submission_id"]
+TieBreak = Literal["earlier_first_submission_then_smaller_submission_id"]
+
+
 class RankingEntry(PayloadPart):
-    """One line of the final ranking; ``judges`` is how many judges' totals made the score."""
+    """One line of the final ranking; ``judges`` is how many judges' totals made the score.
+
+    ``rank`` is the place (one per entry; among tied entries the tie-break's), by which awards
+    go. Added later, so absent (null) in events published before: ``raw_mean``, the mean of
+    the judges' weighted totals before normalisation; ``score_rank``, the rank by score alone,
+    shared by tied entries (1, 1, 3); ``tied_with``, how many other entries have exactly this
+    score; ``placed_by``, what decided the place (docs/results.md)."""
 
     rank: int = Field(ge=1)
     submission_id: Id
     team_id: Id
     score: FiniteFloat
     judges: int = Field(ge=0)
+    raw_mean: FiniteFloat | None = None
+    score_rank: int | None = Field(default=None, ge=1)
+    tied_with: int | None = Field(default=None, ge=0)
+    placed_by: PlacedBy | None = None
 
 
 class AwardGranted(PayloadPart):
@@ -558,6 +572,12 @@ class ResultsPublishedPayload(Payload):
     published_by: Id
     seen: SeenFacts = Field(default_factory=list)
     """The hackathon, the ranked teams and their submissions the results were computed on."""
+    normalization: Normalization | None = None
+    """How the judges' totals were normalised (null in events published before it was
+    stated: the hackathon's rubric says it)."""
+    tie_break: TieBreak | None = None
+    """The rule that placed tied entries (null in events published before it was stated; the
+    rule was the same)."""
 
 
 class ResultsPublished(_ScoringEvent):
@@ -939,6 +959,7 @@ __all__ = [
     "ParticipantRegisteredPayload",
     "PayloadPart",
     "Phase",
+    "PlacedBy",
     "Producer",
     "RankingEntry",
     "ResultsPublished",
@@ -964,6 +985,7 @@ __all__ = [
     "TeamRegisteredPayload",
     "TeamWithdrawn",
     "TeamWithdrawnPayload",
+    "TieBreak",
     "Timestamp",
     "decode_contact",
     "decode_event",

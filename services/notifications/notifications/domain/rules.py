@@ -17,7 +17,9 @@ from hackathon_shared.events.catalogue import (
     AccountCreated,
     JudgeAssigned,
     JudgeEnrolled,
+    RankingEntry,
     ResultsPublished,
+    ResultsPublishedPayload,
     SubmissionReceived,
     TeamMemberJoined,
     TeamMemberLeft,
@@ -126,6 +128,19 @@ def notifications_for(
     return []
 
 
+def _how_placed(published: ResultsPublishedPayload, entry: RankingEntry) -> dict[str, Any]:
+    """What the results say of the entry's tie and score beyond its rank: only what the event
+    states (results published before ties were stated carry none of it, and their message
+    reads as it did)."""
+    stated = {
+        "tied_with": entry.tied_with,
+        "placed_by": entry.placed_by,
+        "normalization": published.normalization,
+        "raw_mean": None if entry.raw_mean is None else round(entry.raw_mean, 4),
+    }
+    return {key: value for key, value in stated.items() if value is not None}
+
+
 def _results(
     event: ResultsPublished, members: Mapping[str, Sequence[str]]
 ) -> list[NotificationDraft]:
@@ -145,6 +160,7 @@ def _results(
             "teams": teams,
             "score": round(entry.score, 4),
             "awards": awards,
+            **_how_placed(published, entry),
         }
         for account in members.get(entry.team_id, ()):
             drafts.setdefault(account, NotificationDraft(account, "results_published", context))

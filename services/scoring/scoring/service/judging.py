@@ -19,13 +19,10 @@ from hackathon_shared.api.judging import (
     AssignedSubmission,
     AssignmentAnswer,
     AssignmentShortfall,
-    GrantedAward,
-    Leaderboard,
-    LeaderboardEntry,
     MyAssignment,
-    Results,
     ScoreAnswer,
 )
+from hackathon_shared.api.results import GrantedAward, Leaderboard, LeaderboardEntry, Results
 from hackathon_shared.auth import Principal
 from hackathon_shared.batch import dialect_insert
 from hackathon_shared.db import Database
@@ -62,6 +59,7 @@ from scoring.domain.leaderboard import (
     leaderboard,
     weighted_total,
 )
+from scoring.domain.placing import TIE_BREAK
 
 
 def _invalid(errors: list[dict[str, str]]) -> ProblemError:
@@ -396,7 +394,8 @@ class Judging:
 
     async def _compute(
         self, session: AsyncSession, hackathon: JudgedHackathon
-    ) -> list[LeaderboardEntry]:
+    ) -> tuple[list[Entry], list[LeaderboardEntry]]:
+        """The live ranking: the domain's entries (awards go by them) and their answer."""
         hid = hackathon.hackathon_id
         submissions = {
             s.submission_id: s
@@ -430,7 +429,7 @@ class Judging:
                 )
             ).all()
         }
-        return [
+        return board, [
             LeaderboardEntry(
                 rank=e.rank,
                 submission_id=e.submission_id,
@@ -439,6 +438,10 @@ class Judging:
                 title=submissions[e.submission_id].title,
                 score=e.score,
                 judges=e.judges,
+                raw_mean=e.raw_mean,
+                score_rank=e.score_rank,
+                tied_with=e.tied_with,
+                placed_by=e.placed_by,
             )
             for e in board
         ]
@@ -448,14 +451,25 @@ class Judging:
             hackathon = await _hackathon(session, hackathon_id, lock=False)
             results = await session.get(ResultsRow, hackathon_id)
             if results is not None:
-                entries = [LeaderboardEntry.model_validate(e) for e in results.entries]
-                return Leaderboard(hackathon_id=hackathon_id, published=True, entries=entries)
+                return Leaderboard(
+                    hackathon_id=hackathon_id,
+                    published=True,
+                    normalization=hackathon.normalization,
+                    tie_break=TIE_BREAK,
+                    entries=[LeaderboardEntry.model_validate(e) for e in results.entries],
+                )
             if viewer is None or not viewer.has_role("organizer"):
                 raise ProblemError(
                     403, "not-published", "the leaderboard is public once results are published"
                 )
-            entries = await self._compute(session, hackathon)
-        return Leaderboard(hackathon_id=hackathon_id, published=False, entries=entries)
+            _, entries = await self._compute(session, hackathon)
+        return Leaderboard(
+            hackathon_id=hackathon_id,
+            published=False,
+            normalization=hackathon.normalization,
+            tie_break=TIE_BREAK,
+            entries=entries,
+        )
 
     async def publish_results(
         self, hackathon_id: str, organizer_id: str, correlation_id: str | None
@@ -466,12 +480,9 @@ class Judging:
             if await session.get(ResultsRow, hackathon_id) is not None:
                 raise ProblemError(409, "results-published", "the results are published already")
             _require_judging(hackathon, "publishing results")
-            entries = await self._compute(session, hackathon)
+            board, entries = await self._compute(session, hackathon)
             kinds = {a["rank"]: a for a in hackathon.awards}
-            granted = awards_granted(
-                [Entry(e.rank, e.submission_id, e.team_id, e.score, e.judges) for e in entries],
-                [(a["name"], a["rank"]) for a in hackathon.awards],
-            )
+            granted = awards_granted(board, [(a["name"], a["rank"]) for a in hackathon.awards])
             awards = [
                 GrantedAward(
                     name=name,
@@ -485,7 +496,7 @@ class Judging:
             session.add(
                 ResultsRow(
                     hackathon_id=hackathon_id,
-                    entries=[e.model_dump(mode="json") for e in entries],
+                    entries=[e.model_dump(mode="json", exclude_none=True) for e in entries],
                     awards=[a.model_dump(mode="json") for a in awards],
                     published_by=organizer_id,
                     published_at=now,
@@ -513,26 +524,41 @@ class Judging:
                             team_id=e.team_id,
                             score=e.score,
                             judges=e.judges,
+                            raw_mean=e.raw_mean,
+                            score_rank=e.score_rank,
+                            tied_with=e.tied_with,
+                            placed_by=e.placed_by,
                         )
-                        for e in entries
+                        for e in board
                     ],
                     awards=[AwardGranted(**a.model_dump()) for a in awards],
                     published_by=organizer_id,
                     seen=seen,
+                    normalization=hackathon.normalization,
+                    tie_break=TIE_BREAK,
                 ),
                 aggregate_id=hackathon_id,
                 correlation_id=correlation_id,
                 occurred_at=now,
             )
-        return Results(hackathon_id=hackathon_id, entries=entries, awards=awards)
+        return Results(
+            hackathon_id=hackathon_id,
+            normalization=hackathon.normalization,
+            tie_break=TIE_BREAK,
+            entries=entries,
+            awards=awards,
+        )
 
     async def results(self, hackathon_id: str) -> Results:
         async with self.db.sessions() as session:
             row = await session.get(ResultsRow, hackathon_id)
-        if row is None:
+            hackathon = await session.get(JudgedHackathon, hackathon_id)
+        if row is None or hackathon is None:
             raise ProblemError(404, "results-not-published", "the results are not published yet")
         return Results(
             hackathon_id=hackathon_id,
+            normalization=hackathon.normalization,
+            tie_break=TIE_BREAK,
             entries=[LeaderboardEntry.model_validate(e) for e in row.entries],
             awards=[GrantedAward.model_validate(a) for a in row.awards],
         )

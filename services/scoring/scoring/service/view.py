@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hackathon_shared.api.judging import GrantedAward, LeaderboardEntry
+from hackathon_shared.api.results import GrantedAward, LeaderboardEntry
 from hackathon_shared.batch import Batch, Rows, batch_of
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
@@ -187,7 +187,12 @@ async def replay_own_event(session: AsyncSession, event: Envelope) -> None:
                     title=submission.title if submission is not None else "",
                     score=e.score,
                     judges=e.judges,
-                ).model_dump(mode="json")
+                    raw_mean=e.raw_mean,
+                    score_rank=e.score_rank,
+                    tied_with=e.tied_with,
+                    placed_by=e.placed_by,
+                    # as publish_results stores them: what an older event lacks stays absent
+                ).model_dump(mode="json", exclude_none=True)
             )
         awards = [
             GrantedAward(

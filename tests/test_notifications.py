@@ -672,7 +672,7 @@ async def test_erasure_removes_the_contact_and_the_personal_data(api: Api) -> No
             rows = (await session.exec(select(NotificationRow))).all()
             assert "Lou-unique-name" not in json.dumps([r.context for r in rows])
 
-        # Lou stays a member on record, but nothing is addressed to an erased account again.
+        # Lou leaves the team with the erasure, but nothing is addressed to an erased account again.
         await join(api, team, await participant(api, hackathon, "Max"))
         await notified(api, kim, "team_member_joined", count=2)
         async with db.sessions() as session:

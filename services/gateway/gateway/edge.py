@@ -3,9 +3,14 @@ rules): the caller's token and coarse role, rate limits per client, a request bo
 limit, and security headers on every answer.
 
 Rate limits (``limits`` library, moving windows) are counted per client: per account for a
-signed-in caller's writes, per remote address otherwise (sign-up, sign-in, anonymous writes).
+signed-in caller's writes, per client address otherwise (sign-up, sign-in, anonymous writes).
 The counters live in ``RATE_LIMIT_STORAGE_URI`` (in memory by default, so per gateway replica;
-``async+redis://host:6379`` shares them between replicas)."""
+``async+redis://host:6379`` shares them between replicas).
+
+The client address is decided once per request, by :class:`EdgeContext`: the connection's
+peer, or what trusted proxies report (``TRUSTED_PROXIES``, gateway.forwarded). It keys the
+rate limits, goes on the request's log lines (``client``), and reaches the services signed
+(hackathon_shared.client_address), never as the client's own headers."""
 
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.forwarded import UNKNOWN, ClientResolver
+from gateway.settings import GatewaySettings
 from hackathon_shared import auth
 from hackathon_shared.auth import Principal
 from hackathon_shared.logging_setup import log_access, log_context
@@ -103,7 +110,11 @@ class RateLimiter:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address as :class:`EdgeContext` decided it for this request."""
+    decided: str | None = getattr(request.state, "client_address", None)
+    if decided is not None:
+        return decided
+    return request.client.host if request.client else UNKNOWN
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -213,10 +224,16 @@ class EdgeContext:
 
     The request id is the client's ``X-Request-ID`` when it is well-formed, else a new one; it
     is in ``request.state.request_id`` for the routes, on every log line of the request, and
-    on the answer."""
+    on the answer. The client's address (``clients``, from the gateway's settings) is in
+    ``request.state.client_address`` and on every log line as ``client``."""
 
-    def __init__(self, app: ASGIApp, hsts_seconds: int) -> None:
+    def __init__(
+        self, app: ASGIApp, hsts_seconds: int, clients: ClientResolver | None = None
+    ) -> None:
         self.app = app
+        if clients is None:  # as the environment configures it
+            clients = GatewaySettings().client_resolver()
+        self.clients = clients
         self.hsts = (
             (b"strict-transport-security", f"max-age={hsts_seconds}".encode())
             if hsts_seconds > 0
@@ -232,7 +249,11 @@ class EdgeContext:
         incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
         text = incoming.decode("latin-1")
         request_id = text if REQUEST_ID.fullmatch(text) else f"req_{uuid.uuid4().hex}"
-        scope.setdefault("state", {})["request_id"] = request_id
+        peer = scope.get("client")
+        client = self.clients.resolve(peer[0] if peer else None, scope["headers"])
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_address"] = client
         path: str = scope["path"]
         chosen = self.docs_headers if path in ("/docs", "/redoc") else self.api_headers
         started = time.perf_counter()
@@ -253,7 +274,7 @@ class EdgeContext:
                 message = {**message, "headers": headers}
             await send(message)
 
-        with log_context(request_id=request_id):
+        with log_context(request_id=request_id, client=client):
             try:
                 await self.app(scope, receive, send_with_headers)
             finally:

@@ -1,7 +1,10 @@
 """Forwarding a public request to the service that owns it.
 
 The body has already been validated against the public model by the route; the service
-validates again (it trusts nobody). Upstream answers, problem documents included, pass through
+validates again (it trusts nobody). Only the headers in :data:`FORWARDED_HEADERS` go on, from
+the client; the gateway adds its own request id and the client's address, signed
+(hackathon_shared.client_address), so that a service knows who is calling without believing
+anything a client wrote. Upstream answers, problem documents included, pass through
 unchanged; an unreachable service is a 503 and a slow one a 504, both as problem details."""
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
+from gateway.edge import client_address
 from gateway.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnavailable, chosen_headers
+from hackathon_shared.client_address import CLIENT_HEADER, ClientAttestation
 from hackathon_shared.problems import problem_response
 
 FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
@@ -23,9 +28,23 @@ PASSED_HEADERS = ("content-type", "retry-after", "www-authenticate", "x-event-de
 
 
 class Upstreams:
-    def __init__(self, urls: dict[str, str], client: UpstreamClient) -> None:
+    def __init__(
+        self,
+        urls: dict[str, str],
+        client: UpstreamClient,
+        attestation: ClientAttestation | None = None,
+    ) -> None:
         self.urls = urls
         self.client = client
+        self._attestation = attestation
+
+    def _outgoing_headers(self, request: Request) -> dict[str, str]:
+        headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
+        headers["x-request-id"] = request.state.request_id
+        if self._attestation is None:  # keyed with the secret the gateway verifies tokens with
+            self._attestation = ClientAttestation(request.app.state.jwt_secret)
+        headers[CLIENT_HEADER] = self._attestation.header_value(client_address(request))
+        return headers
 
     async def close(self) -> None:
         await self.client.close()
@@ -37,7 +56,7 @@ class Upstreams:
         path: str,
         body: BaseModel | None = None,
     ) -> Response:
-        headers = _outgoing_headers(request)
+        headers = self._outgoing_headers(request)
         content: bytes | None = None
         if body is not None:
             content = body.model_dump_json().encode()
@@ -67,7 +86,7 @@ class Upstreams:
                 self.urls[service],
                 path,
                 query_string=request.scope["query_string"].decode("latin-1"),
-                headers=_outgoing_headers(request),
+                headers=self._outgoing_headers(request),
                 stream=True,
             )
         except (UpstreamTimeout, UpstreamUnavailable) as error:
@@ -124,9 +143,3 @@ def _refusal(service: str, error: Exception) -> Response:
             504, "upstream-timeout", f"the {service} service did not answer in time"
         )
     return problem_response(503, "service-unavailable", f"the {service} service is unavailable")
-
-
-def _outgoing_headers(request: Request) -> dict[str, str]:
-    headers = {k: v for k in FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
-    headers["x-request-id"] = request.state.request_id
-    return headers

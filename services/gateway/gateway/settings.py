@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.forwarded import ClientResolver, ForwardedHeader, parse_networks
 
 
 class GatewaySettings(BaseSettings):
@@ -34,12 +36,31 @@ class GatewaySettings(BaseSettings):
     rate_limit_sign_in: str = "30/minute"
     rate_limit_writes: str = "120/minute"
     rate_limit_storage_uri: str = "async+memory://"
+    # Proxies in front of the gateway whose forwarding header is believed (addresses or CIDR
+    # networks, comma-separated; none by default: the client is the connection's peer), and
+    # which header they write (see gateway.forwarded and docs/sign-in-and-proxies.md).
+    trusted_proxies: str = ""
+    forwarded_header: ForwardedHeader = "x-forwarded-for"
     # Strict-Transport-Security max-age; set it when the gateway is served over HTTPS.
     hsts_seconds: int = Field(default=0, ge=0)
     log_level: str = "INFO"
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        parse_networks(value)  # a typo must stop the start, not trust nobody (or everybody)
+        return value
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _header_name_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     def cors_origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
+
+    def client_resolver(self) -> ClientResolver:
+        return ClientResolver(parse_networks(self.trusted_proxies), self.forwarded_header)
 
     def service_urls(self) -> dict[str, str]:
         return {

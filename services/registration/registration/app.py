@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from hackathon_shared.client_address import ClientAttestation
 from hackathon_shared.service_app import ServiceRuntime, create_service_app
 from hackathon_shared.topics import SCORING_EVENTS
 from registration.adapters.sign_in_limiter import SignInLimiter
@@ -44,7 +45,7 @@ def create_app(settings: RegistrationSettings | None = None) -> FastAPI:
         on_started=on_started,
         title="Registration service",
     )
-    app.state.sign_in_limiter = SignInLimiter(
-        settings.sign_in_max_failures, settings.sign_in_window_seconds
-    )
+    app.state.sign_in_limiter = SignInLimiter(settings.sign_in_policy())
+    # Who the caller is: the address the gateway vouches for (signed), else the connection's.
+    app.state.client_attestation = ClientAttestation(settings.signing_secret())
     return app

@@ -8,6 +8,7 @@ from hackathon_shared.events.catalogue import PHASES
 from hackathon_shared.problems import ProblemError
 from registration.adapters.sign_in_limiter import SignInLimiter
 from registration.domain.hackathons import check_organizer_move
+from registration.domain.sign_in import SignInPolicy
 from registration.domain.teams import (
     check_room,
     check_team_slots,
@@ -68,24 +69,25 @@ def test_capacity_limits() -> None:
     assert full.value.kind == "hackathon-full"
 
 
-def test_sign_in_limiter_blocks_after_failures_until_the_window_passes() -> None:
+def test_a_client_that_keeps_failing_is_refused_until_the_window_passes() -> None:
     now = [1000.0]
-    limiter = SignInLimiter(max_failures=3, window_seconds=60, clock=lambda: now[0])
+    policy = SignInPolicy(max_failures=3, window_seconds=60)
+    limiter = SignInLimiter(policy, clock=lambda: now[0])
     for _ in range(3):
-        limiter.check("a@x.org")
-        limiter.failed("a@x.org")
+        limiter.attempt("a@x.org", "203.0.113.7")
     with pytest.raises(ProblemError) as blocked:
-        limiter.check("a@x.org")
+        limiter.attempt("a@x.org", "203.0.113.7")
     assert blocked.value.status == 429
     assert blocked.value.headers == {"Retry-After": "60"}
-    limiter.check("b@x.org")  # others are not affected
+    limiter.attempt("a@x.org", "198.51.100.2")  # the account's owner, elsewhere
+    limiter.attempt("b@x.org", "203.0.113.7")  # another account, from the same client
     now[0] += 61
-    limiter.check("a@x.org")
+    limiter.attempt("a@x.org", "203.0.113.7")
 
 
-def test_a_success_clears_earlier_failures() -> None:
-    limiter = SignInLimiter(max_failures=2, window_seconds=60, clock=lambda: 0.0)
-    limiter.failed("a@x.org")
-    limiter.succeeded("a@x.org")
-    limiter.failed("a@x.org")
-    limiter.check("a@x.org")
+def test_a_success_clears_its_clients_failures() -> None:
+    limiter = SignInLimiter(SignInPolicy(max_failures=2), clock=lambda: 0.0)
+    limiter.attempt("a@x.org", "203.0.113.7")
+    limiter.succeeded("a@x.org", "203.0.113.7")
+    limiter.attempt("a@x.org", "203.0.113.7")
+    limiter.attempt("a@x.org", "203.0.113.7")  # one failure only before this attempt

@@ -1,62 +1,94 @@
-"""Rate limit for failed sign-ins, per e-mail address (in this process's memory)."""
+"""Recent failed sign-ins, per (e-mail, client address) and per e-mail, in this process's memory;
+what they lead to is decided by :class:`registration.domain.sign_in.SignInPolicy`.
+
+Counted per registration replica (several replicas each keep their own counts). The memory is
+bounded: expired entries are swept as the tables grow, and at ``max_tracked`` keys the ones
+tracked longest are let go, so neither table ever holds more."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
-from hackathon_shared.problems import ProblemError
+from registration.domain.sign_in import SignInPolicy
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+class _RecentFailures(Generic[Key]):
+    """Failure times per key within the window, oldest first."""
+
+    SWEEP_AT = 10_000  # keys before expired entries are first swept out (then twice as many)
+
+    def __init__(self, window: float, max_tracked: int) -> None:
+        self.window = window
+        self.max_tracked = max_tracked
+        self._times: dict[Key, deque[float]] = {}
+        self._sweep_at = min(self.SWEEP_AT, max_tracked)
+
+    def recent(self, key: Key, now: float) -> deque[float]:
+        times = self._times.get(key)
+        if times is None:
+            return deque()
+        horizon = now - self.window
+        while times and times[0] <= horizon:
+            times.popleft()
+        if not times:
+            del self._times[key]
+        return times
+
+    def add(self, key: Key, now: float) -> None:
+        if key not in self._times and len(self._times) >= self._sweep_at:
+            for stale in list(self._times):
+                self.recent(stale, now)
+            while len(self._times) >= self.max_tracked:
+                del self._times[next(iter(self._times))]
+            self._sweep_at = min(self.max_tracked, max(self.SWEEP_AT, 2 * len(self._times)))
+        self._times.setdefault(key, deque()).append(now)
+
+    def forget(self, key: Key) -> None:
+        self._times.pop(key, None)
+
+    def forget_one(self, key: Key) -> None:
+        times = self._times.get(key)
+        if times:
+            times.pop()
+            if not times:
+                del self._times[key]
 
 
 class SignInLimiter:
-    PRUNE_AT = 10_000  # addresses tracked before old entries are swept out
-
     def __init__(
         self,
-        max_failures: int = 5,
-        window_seconds: float = 900.0,
+        policy: SignInPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_tracked: int = 100_000,
     ) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
+        self.policy = policy or SignInPolicy()
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        window = self.policy.window_seconds
+        self._per_client: _RecentFailures[tuple[str, str]] = _RecentFailures(window, max_tracked)
+        self._per_email: _RecentFailures[str] = _RecentFailures(window, max_tracked)
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        horizon = self.clock() - self.window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return deque()
-        return failures
+    def attempt(self, email: str, client: str) -> float:
+        """Refuse (429) a client that failed too often for this e-mail; otherwise count this
+        attempt as a failure, for the client and for the e-mail, until :meth:`succeeded` says
+        otherwise (so guesses sent in parallel are all counted before any is checked), and
+        return how long it must wait before its password is checked."""
+        now = self.clock()
+        mine = self._per_client.recent((email, client), now)
+        refusal = self.policy.refusal(len(mine), now - mine[0] if mine else 0.0)
+        if refusal is not None:
+            raise refusal
+        delay = self.policy.delay(len(self._per_email.recent(email, now)))
+        self._per_client.add((email, client), now)
+        self._per_email.add(email, now)
+        return delay
 
-    def check(self, key: str) -> None:
-        """Refuse (429) while the key has had too many recent failures."""
-        failures = self._recent(key)
-        if len(failures) >= self.max_failures:
-            retry_after = max(1, math.ceil(failures[0] + self.window - self.clock()))
-            raise ProblemError(
-                429,
-                "too-many-sign-in-attempts",
-                "too many failed sign-ins for this account; try again later",
-                headers={"Retry-After": str(retry_after)},
-            )
-
-    def attempt(self, key: str) -> None:
-        """Check, then count this attempt as a failure until :meth:`succeeded` says otherwise:
-        so guesses sent in parallel are all counted before any of them is checked."""
-        self.check(key)
-        self.failed(key)
-
-    def failed(self, key: str) -> None:
-        if len(self._failures) >= self.PRUNE_AT:
-            for stale in list(self._failures):
-                self._recent(stale)
-        self._failures.setdefault(key, deque()).append(self.clock())
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    def succeeded(self, email: str, client: str) -> None:
+        """The right password: the client's failures for this e-mail are forgiven, and this
+        attempt no longer counts against the e-mail."""
+        self._per_client.forget((email, client))
+        self._per_email.forget_one(email)

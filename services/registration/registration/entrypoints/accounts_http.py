@@ -13,7 +13,7 @@ from hackathon_shared.api.accounts import (
 )
 from hackathon_shared.auth import CurrentPrincipal
 from hackathon_shared.service_app import RequestId
-from registration.entrypoints.dependencies import AccountsService
+from registration.entrypoints.dependencies import AccountsService, ClientAddress
 
 router = APIRouter()
 
@@ -29,8 +29,10 @@ async def create_account(
 
 
 @router.post("/auth/token", response_model=TokenAnswer)
-async def sign_in(body: Credentials, service: AccountsService) -> TokenAnswer:
-    issued = await service.issue_token(body.email, body.password)
+async def sign_in(
+    body: Credentials, service: AccountsService, client: ClientAddress
+) -> TokenAnswer:
+    issued = await service.issue_token(body.email, body.password, client=client)
     return TokenAnswer(access_token=issued.access_token, expires_in=issued.expires_in)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hackathon_shared.auth import CurrentPrincipal, MaybePrincipal, Principal, require_role
+from hackathon_shared.client_address import CLIENT_HEADER, ClientAttestation
 from hackathon_shared.service_app import Runtime
 from registration.adapters.sign_in_limiter import SignInLimiter
 from registration.service.accounts import Accounts
@@ -27,6 +28,19 @@ async def accounts(runtime: Runtime, request: Request) -> Accounts:
     return Accounts(
         runtime.db, runtime.outbox, settings.signing_secret(), settings.jwt_ttl_seconds, limiter
     )
+
+
+async def client_address(request: Request) -> str:
+    """The caller's address: the one the gateway vouches for in its signed header, else the
+    connection's own peer (a client that reached the service without the gateway)."""
+    attestation: ClientAttestation = request.app.state.client_attestation
+    vouched = attestation.verified(request.headers.get(CLIENT_HEADER))
+    if vouched is not None:
+        return vouched
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
 
 
 async def hackathons(runtime: Runtime) -> Hackathons:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from registration.adapters.passwords import hash_password, verify_password
 from registration.adapters.sign_in_limiter import SignInLimiter
 from registration.adapters.tables import AccountRow
 from registration.domain.accounts import ORGANIZER, PARTICIPANT, new_account_id, normalise_email
+from registration.service.teams import leave_every_team
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,14 @@ class Accounts:
         jwt_secret: str,
         token_ttl: int,
         limiter: SignInLimiter | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.db = db
         self.outbox = outbox
         self.jwt_secret = jwt_secret
         self.token_ttl = token_ttl
         self.limiter = limiter or SignInLimiter()
+        self.sleep = sleep  # how a slowed-down sign-in waits
 
     async def create(
         self,
@@ -103,16 +108,25 @@ class Accounts:
             session, REGISTRATION_CONTACTS, account.account_id, contact.model_dump_json()
         )
 
-    async def issue_token(self, email: str, password: str) -> IssuedToken:
+    async def issue_token(
+        self, email: str, password: str, *, client: str | None = None
+    ) -> IssuedToken:
+        """A token for the right password. ``client`` is the caller's address: a client that
+        failed too often for this e-mail is refused (429) and nobody else is; an e-mail under
+        attack from many clients only slows every attempt down (registration.domain.sign_in)."""
         email = normalise_email(email)
-        self.limiter.attempt(email)  # counted before the slow check: parallel guesses count too
+        client = client or "unknown"
+        # Counted before the slow check, so that guesses sent in parallel count too.
+        delay = self.limiter.attempt(email, client)
+        if delay > 0:
+            await self.sleep(delay)
         async with self.db.sessions() as session:
             found = await session.exec(select(AccountRow).where(AccountRow.email == email))
             account = found.first()
         if not await verify_password(account.password_hash if account else None, password):
             raise ProblemError(401, "invalid-credentials", "wrong e-mail or password")
         assert account is not None
-        self.limiter.succeeded(email)
+        self.limiter.succeeded(email, client)
         token = issue_token(
             self.jwt_secret, account.account_id, account.role_list(), self.token_ttl
         )
@@ -127,11 +141,17 @@ class Accounts:
 
     async def erase(self, account_id: str, correlation_id: str | None) -> None:
         """Remove the account's personal data; its id stays, so what the person decided
-        (memberships, scores) remains verifiable in the log."""
+        (memberships, scores) remains verifiable in the log. In the same transaction the
+        account leaves the teams it holds a seat in (those of hackathons whose teams still
+        change), announced before the erasure itself; its registrations stay, as ids
+        (docs/erasure.md)."""
         async with self.db.transaction() as session:
-            account = await session.get(AccountRow, account_id, with_for_update=True)
+            account = await session.get(
+                AccountRow, account_id, with_for_update=True, populate_existing=True
+            )
             if account is None or account.email is None:
                 raise ProblemError(401, "unauthenticated", "this account no longer exists")
+            await leave_every_team(session, self.outbox, account_id, correlation_id)
             account.email = None
             account.display_name = None
             account.password_hash = None

@@ -2,7 +2,10 @@
 
 Capacity is decided one transaction at a time: forming a team locks the hackathon's row (its
 number of teams), joining and leaving lock the team's row (its members). A unique key on
-(hackathon, account) backs up the one-team-per-participant rule."""
+(hackathon, account) backs up the one-team-per-participant rule. Locks are taken in one order,
+account, hackathon, team: forming and joining hold the caller's account in share mode, so an
+erasure (which locks it for update, then leaves the account's teams: :func:`leave_every_team`)
+either sees the new membership or makes the team change find the account gone."""
 
 from __future__ import annotations
 
@@ -78,6 +81,15 @@ async def _require_in_no_team(session: AsyncSession, hackathon_id: str, account_
         raise _already_in_team()
 
 
+async def _hold_live_account(session: AsyncSession, account_id: str) -> None:
+    """The caller's account, held in share mode until the transaction ends (see above)."""
+    account = await session.get(
+        AccountRow, account_id, with_for_update={"read": True}, populate_existing=True
+    )
+    if account is None or account.email is None:
+        raise ProblemError(401, "unauthenticated", "this account no longer exists")
+
+
 async def _members(session: AsyncSession, team_id: str) -> list[TeamMemberRow]:
     rows = await session.exec(
         select(TeamMemberRow)
@@ -108,6 +120,84 @@ async def _lock_hackathon_then_team(
     return hackathon, team
 
 
+async def _remove_member(
+    session: AsyncSession,
+    outbox: Outbox,
+    team: TeamRow,
+    members: list[TeamMemberRow],
+    account_id: str,
+    correlation_id: str | None,
+    *,
+    emptied_because: str,
+) -> None:
+    """Take a member out of a team whose row is locked (``members`` read under that lock):
+    a leaving captain hands the role to the longest-standing remaining member (the earliest
+    to join), and a team left with nobody is withdrawn (``emptied_because`` says why)."""
+    mine = next(m for m in members if m.account_id == account_id)
+    await session.delete(mine)
+    successor = next_captain([m.account_id for m in members], account_id)
+    new_captain = successor if team.captain_id == account_id else None
+    if new_captain is not None:
+        team.captain_id = new_captain
+    if successor is None:
+        team.status = "withdrawn"
+    session.add(team)
+    await session.flush()
+    await outbox.append(
+        session,
+        TeamMemberLeft,
+        TeamMemberLeftPayload(
+            team_id=team.team_id,
+            hackathon_id=team.hackathon_id,
+            account_id=account_id,
+            new_captain_id=new_captain,
+        ),
+        aggregate_id=team.team_id,
+        correlation_id=correlation_id,
+    )
+    if successor is None:
+        await outbox.append(
+            session,
+            TeamWithdrawn,
+            TeamWithdrawnPayload(
+                team_id=team.team_id, hackathon_id=team.hackathon_id, reason=emptied_because
+            ),
+            aggregate_id=team.team_id,
+            correlation_id=correlation_id,
+        )
+
+
+async def leave_every_team(
+    session: AsyncSession, outbox: Outbox, account_id: str, correlation_id: str | None
+) -> None:
+    """An erased account leaves its team in every hackathon whose teams still change
+    (registration, hacking), in the erasure's own transaction (the caller holds the account
+    locked for update), exactly as a member leaving would: its seat is free again, the
+    captaincy passes on, and a team left empty is withdrawn. From judging on, teams stay as
+    they were judged and the membership stays on record, as an id (docs/erasure.md)."""
+    found = await session.exec(
+        select(TeamMemberRow.team_id)
+        .where(TeamMemberRow.account_id == account_id)
+        .order_by(col(TeamMemberRow.team_id))
+    )
+    for team_id in found.all():
+        hackathon, team = await _lock_hackathon_then_team(session, team_id)
+        if hackathon.phase not in TEAM_PHASES:
+            continue
+        members = await _members(session, team_id)
+        if not any(m.account_id == account_id for m in members):
+            continue  # left in a transaction that committed before this one took the team
+        await _remove_member(
+            session,
+            outbox,
+            team,
+            members,
+            account_id,
+            correlation_id,
+            emptied_because="its last member's account was erased",
+        )
+
+
 class Teams:
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self.db = db
@@ -124,6 +214,7 @@ class Teams:
         now = datetime.now(UTC)
         try:
             async with self.db.transaction() as session:
+                await _hold_live_account(session, account_id)
                 hackathon = await load_hackathon(session, hackathon_id, lock=True)
                 await _require_registered(session, hackathon_id, account_id)
                 require_phase(hackathon.phase, TEAM_PHASES, "forming a team")
@@ -207,6 +298,7 @@ class Teams:
     ) -> TeamView:
         try:
             async with self.db.transaction() as session:
+                await _hold_live_account(session, account_id)
                 hackathon, team = await _lock_hackathon_then_team(session, team_id)
                 if not invite_code_matches(team.invite_code, invite_code):
                     raise ProblemError(403, "wrong-invite-code", "this invite code is not valid")
@@ -247,43 +339,18 @@ class Teams:
         async with self.db.transaction() as session:
             hackathon, team = await _lock_hackathon_then_team(session, team_id)
             members = await _members(session, team_id)
-            mine = next((m for m in members if m.account_id == account_id), None)
-            if mine is None:
+            if not any(m.account_id == account_id for m in members):
                 raise ProblemError(403, "not-a-member", "you are not a member of this team")
             require_phase(hackathon.phase, TEAM_PHASES, "leaving a team")
-            await session.delete(mine)
-            successor = next_captain([m.account_id for m in members], account_id)
-            new_captain = successor if team.captain_id == account_id else None
-            if new_captain is not None:
-                team.captain_id = new_captain
-            if successor is None:
-                team.status = "withdrawn"
-            session.add(team)
-            await session.flush()
-            await self.outbox.append(
+            await _remove_member(
                 session,
-                TeamMemberLeft,
-                TeamMemberLeftPayload(
-                    team_id=team_id,
-                    hackathon_id=team.hackathon_id,
-                    account_id=account_id,
-                    new_captain_id=new_captain,
-                ),
-                aggregate_id=team_id,
-                correlation_id=correlation_id,
+                self.outbox,
+                team,
+                members,
+                account_id,
+                correlation_id,
+                emptied_because="the last member left",
             )
-            if successor is None:
-                await self.outbox.append(
-                    session,
-                    TeamWithdrawn,
-                    TeamWithdrawnPayload(
-                        team_id=team_id,
-                        hackathon_id=team.hackathon_id,
-                        reason="the last member left",
-                    ),
-                    aggregate_id=team_id,
-                    correlation_id=correlation_id,
-                )
 
     async def get(self, team_id: str, viewer_id: str | None) -> TeamView:
         async with self.db.sessions() as session:

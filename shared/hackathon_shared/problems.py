@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,46 @@ _TITLES = {
     503: "Service unavailable",
     504: "Upstream timeout",
 }
+
+
+def problem_type(kind: str) -> str:
+    """The ``type`` URI of the problem that names the rule ``kind``."""
+    return PROBLEM_BASE + kind
+
+
+# ---- response schemas: what every problem answer looks like, for API documents (OpenAPI)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error is answered (``application/problem+json``).
+    ``type`` names the rule that refused the request; more members may follow."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(
+        pattern="^" + re.escape(PROBLEM_BASE) + "[a-z0-9-]+$",
+        description="a URI naming the rule, e.g. " + PROBLEM_BASE + "team-full",
+    )
+    title: str = Field(description="a short summary of the problem's kind")
+    status: int = Field(ge=100, le=599, description="the HTTP status of the answer")
+    detail: str = Field(description="what happened to this request, in words")
+
+
+class FieldProblem(BaseModel):
+    """One offending field of a refused request."""
+
+    model_config = ConfigDict(title="FieldProblem")
+
+    field: str = Field(description="where it is: a dotted path into the body or the query")
+    message: str = Field(description="what is wrong with it")
+
+
+class ValidationProblem(Problem):
+    """A 422 problem (type ``validation``): every offending field, each named."""
+
+    model_config = ConfigDict(title="ValidationProblem")
+
+    errors: list[FieldProblem] = Field(min_length=1)
 
 
 class ProblemError(Exception):

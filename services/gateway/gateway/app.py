@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.balancing import Replicas
+from gateway.docs_page import install_docs
 from gateway.edge import BodySizeLimit, EdgeContext, RateLimiter, check_secret
+from gateway.openapi import with_problem_components
 from gateway.proxy import Upstreams
 from gateway.routes import router
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 from hackathon_shared.logging_setup import configure_logging
-from hackathon_shared.problems import install_problem_handlers
+from hackathon_shared.problems import install_problem_handlers, problem_response
 from hackathon_shared.process_tuning import NO_FASTAPI_TELEMETRY, freeze_startup_objects
+
+DESCRIPTION = """The public HTTP API v1 for frontend clients.
+
+Every refusal is an RFC 9457 problem document (`application/problem+json`) whose `type` names
+the rule; each answer below lists the types it can carry. A 422 lists every offending field in
+`errors`. A write answered `202` was recorded but is not yet visible to the other services;
+a `503` whose type ends in `catching-up` decided nothing: retry after `Retry-After`."""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -48,10 +59,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Hackathon platform API",
         version="1",
-        description="The public HTTP API v1 for frontend clients.",
+        description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=NO_FASTAPI_TELEMETRY,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN: /docs is the gateway's own.
+        docs_url=None,
+        redoc_url=None,
     )
+    app.openapi = with_problem_components(app)  # type: ignore[method-assign]
     app.state.upstreams = upstreams
     app.state.jwt_secret = check_secret(settings.jwt_secret)
     app.state.rate_limiter = RateLimiter(
@@ -61,12 +76,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         writes=settings.rate_limit_writes,
     )
     install_problem_handlers(app)
+    _refuse_unreadable_bodies_as_invalid(app)
 
     # Middleware, innermost first: the body size limit, then the request id, security headers
     # and access log, and CORS outermost (so that every answer, refusals included, carries
     # what it needs). All are plain ASGI.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(EdgeContext, hsts_seconds=settings.hsts_seconds)
+    app.add_middleware(
+        EdgeContext, hsts_seconds=settings.hsts_seconds, clients=settings.client_resolver()
+    )
 
     if settings.cors_origins():
         app.add_middleware(
@@ -94,4 +112,25 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
 
     app.include_router(router)
+    install_docs(app)
     return app
+
+
+def _refuse_unreadable_bodies_as_invalid(app: FastAPI) -> None:
+    """A body that cannot be read as JSON text (not UTF-8) is refused as FastAPI refuses
+    malformed JSON: 422 ``validation`` naming ``body``, rather than FastAPI's bare 400. The
+    gateway raises no 400 of its own, so every 400 of the framework is such a body."""
+    shared = app.exception_handlers[StarletteHTTPException]
+
+    async def unreadable(request: Request, error: Exception) -> Response:
+        if isinstance(error, StarletteHTTPException) and error.status_code == 400:
+            return problem_response(
+                422,
+                "validation",
+                "invalid fields: body",
+                extra={"errors": [{"field": "body", "message": "not JSON text in UTF-8"}]},
+            )
+        answer = shared(request, error)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, unreadable)

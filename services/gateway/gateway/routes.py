@@ -1,23 +1,25 @@
 """The public routes of API v1, as one table (:data:`ROUTES`). Each entry names its method,
-path, owning service, who may call it, the rate limit it counts against, and its public
-request and answer models; the same table drives the forwarding and the OpenAPI document
-(:func:`build_router`). The service's path is the public one without ``/api/v1``, with every
-path parameter forwarded as a single segment."""
+path, owning service, who may call it, the rate limit it counts against, its public request
+and answer models, and the rules its service may refuse it with; the same table drives the
+forwarding and the OpenAPI document (:func:`build_router`, with gateway.openapi adding the
+answers that follow from what a route is). The service's path is the public one without
+``/api/v1``, with every path parameter forwarded as a single segment."""
 
 from __future__ import annotations
 
 import inspect
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.params import Depends as DependsMarker
 from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
 
-from gateway import edge
+from gateway import edge, openapi
 from gateway.proxy import Upstreams
 from hackathon_shared.api.accounts import (
     AccountCreatedAnswer,
@@ -53,9 +55,10 @@ from hackathon_shared.api.notifications import (
     WebhookDeliveryView,
     WebhookView,
 )
+from hackathon_shared.api.query_parameters import refuse_unknown_query_parameters
 from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, problem_response
 
 PREFIX = "/api/v1"
 
@@ -95,7 +98,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 class PublicRoute:
     method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str  # under /api/v1, with {parameters}
-    name: str  # the operation's name (its id in the OpenAPI document)
+    name: str  # the operation's name (FastAPI derives its operationId from it)
     service: str
     tag: str
     access: Access
@@ -106,6 +109,22 @@ class PublicRoute:
     paginated: bool = False  # takes ``limit`` and ``cursor``
     stream: bool = False  # Server-Sent Events, passed on as they come
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
+    # The problem kinds (``type``) the owning service may refuse the request with, by status;
+    # those that follow from what the route is (tokens, parameters, limits, the services being
+    # there) are gateway.openapi's.
+    problems: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    # What the owning service checks that the schema cannot state (a 422 naming the field for
+    # a request the schema allows), e.g. "`challenge_id`: a challenge of this hackathon".
+    beyond_schema: tuple[str, ...] = ()
+    publishes: bool = False  # a write that publishes events: 202 while they are not in the log
+    barrier: bool = False  # passes its service's barrier (503 catching-up); see catches_up
+
+    @property
+    def catches_up(self) -> bool:
+        """Whether the owning service first reaches the log's end (docs/consistency.md): on
+        every route of the services that decide on other services' facts, on the marked
+        routes of the others."""
+        return self.barrier or self.service in BARRIER_SERVICES
 
     @property
     def parameters(self) -> list[str]:
@@ -132,70 +151,111 @@ TEAMS, SUBMISSIONS, JUDGING, WEBHOOKS = (
     "webhooks",
 )
 REG, SUB, SCO, NOT = "registration", "submissions", "scoring", "notifications"
+BARRIER_SERVICES = frozenset({SUB, SCO, NOT})
 _H = "/hackathons/{hackathon_id}"
+# Problem kinds many routes share.
+_NO_HACKATHON: dict[int, tuple[str, ...]] = {404: ("hackathon-not-found",)}
+_NO_TEAM: dict[int, tuple[str, ...]] = {404: ("team-not-found",)}
+_DATES = "dates: in the years 2000 to 2100, once converted to UTC"
 
 ROUTES: tuple[PublicRoute, ...] = (
     # ---- accounts
     _route("POST", "/accounts", "create_account", REG, ACCOUNTS, "open", limit="sign-up",
-           body=NewAccount, answer=AccountCreatedAnswer, status=201),
+           body=NewAccount, answer=AccountCreatedAnswer, status=201, publishes=True,
+           problems={409: ("email-taken",)},
+           beyond_schema=("`email`: an address a mail server could accept (stricter than the "
+                          "`email` format)",)),
     _route("POST", "/auth/token", "sign_in", REG, ACCOUNTS, "open", limit="sign-in",
-           body=Credentials, answer=TokenAnswer),
+           body=Credentials, answer=TokenAnswer,
+           problems={401: ("invalid-credentials",), 429: ("too-many-sign-in-attempts",)}),
     _route("GET", "/me", "me", REG, ACCOUNTS, "signed-in", answer=MeAnswer),
-    _route("DELETE", "/me", "erase_me", REG, ACCOUNTS, "signed-in", limit="writes", status=204),
+    _route("DELETE", "/me", "erase_me", REG, ACCOUNTS, "signed-in", limit="writes", status=204,
+           publishes=True),
     # ---- notifications
     _route("GET", "/notifications", "my_notifications", NOT, NOTIFICATIONS, "signed-in",
            answer=Page[NotificationView], paginated=True),
     _route("GET", "/notifications/stream", "follow_notifications", NOT, NOTIFICATIONS,
-           "stream-reader", stream=True, responses=STREAM_RESPONSES),
+           "stream-reader", stream=True, responses=STREAM_RESPONSES,
+           problems={429: ("too-many-streams",)}),
     _route("POST", "/notifications/read", "mark_all_read", NOT, NOTIFICATIONS, "signed-in",
            limit="writes", answer=MarkedRead),
     _route("POST", "/notifications/{notification_id}/read", "mark_read", NOT, NOTIFICATIONS,
            "signed-in", limit="writes", answer=NotificationView),
     # ---- hackathons
     _route("POST", "/hackathons", "create_hackathon", REG, HACKATHONS, "organizer",
-           limit="writes", body=NewHackathon, answer=HackathonView, status=201),
+           limit="writes", body=NewHackathon, answer=HackathonView, status=201, publishes=True,
+           beyond_schema=("`max_team_size`: at least `min_team_size`",
+                          "`rubric.criteria`: distinct keys, each `max` above its `min`",
+                          "`challenges`: distinct titles", "`awards`: distinct ranks", _DATES)),
     _route("GET", "/hackathons", "list_hackathons", REG, HACKATHONS, "anyone",
-           answer=Page[HackathonView], paginated=True),
-    _route("GET", _H, "get_hackathon", REG, HACKATHONS, "anyone", answer=HackathonView),
+           answer=Page[HackathonView], paginated=True, barrier=True),
+    _route("GET", _H, "get_hackathon", REG, HACKATHONS, "anyone", answer=HackathonView,
+           barrier=True, problems=_NO_HACKATHON),
     _route("POST", _H + "/phase", "change_phase", REG, HACKATHONS, "organizer", limit="writes",
-           body=PhaseChange, answer=HackathonView),
+           body=PhaseChange, answer=HackathonView, publishes=True,
+           problems={**_NO_HACKATHON, 409: ("phase-transition",)}),
     _route("POST", _H + "/registrations", "register", REG, TEAMS, "signed-in", limit="writes",
-           body=NewRegistration, answer=RegistrationAnswer, status=201),
+           body=NewRegistration, answer=RegistrationAnswer, status=201, publishes=True,
+           problems={**_NO_HACKATHON, 409: ("wrong-phase", "already-registered")}),
     _route("POST", _H + "/judges", "enrol_judge", REG, TEAMS, "organizer", limit="writes",
-           body=NewJudge, answer=JudgeAnswer, status=201),
+           body=NewJudge, answer=JudgeAnswer, status=201, publishes=True, barrier=True,
+           problems={404: ("hackathon-not-found", "account-not-found"),
+                     409: ("wrong-phase", "already-enrolled")},
+           beyond_schema=("`conflicts`: teams of this hackathon",)),
     # ---- teams
     _route("POST", _H + "/teams", "form_team", REG, TEAMS, "signed-in", limit="writes",
-           body=NewTeam, answer=TeamView, status=201),
+           body=NewTeam, answer=TeamView, status=201, publishes=True,
+           problems={403: ("not-registered",), **_NO_HACKATHON,
+                     409: ("wrong-phase", "already-in-team", "team-name-taken",
+                           "hackathon-full")},
+           beyond_schema=("`challenge_id`: a challenge of this hackathon",)),
     _route("GET", _H + "/teams", "list_teams", REG, TEAMS, "anyone", answer=Page[TeamView],
-           paginated=True),
-    _route("GET", "/teams/{team_id}", "get_team", REG, TEAMS, "anyone", answer=TeamView),
+           paginated=True, problems=_NO_HACKATHON),
+    _route("GET", "/teams/{team_id}", "get_team", REG, TEAMS, "anyone", answer=TeamView,
+           problems=_NO_TEAM),
     _route("POST", "/teams/{team_id}/members", "join_team", REG, TEAMS, "signed-in",
-           limit="writes", body=JoinTeam, answer=TeamView, status=201),
+           limit="writes", body=JoinTeam, answer=TeamView, status=201, publishes=True,
+           problems={403: ("wrong-invite-code", "not-registered"), **_NO_TEAM,
+                     409: ("wrong-phase", "team-withdrawn", "already-in-team", "team-full")}),
     _route("DELETE", "/teams/{team_id}/members/me", "leave_team", REG, TEAMS, "signed-in",
-           limit="writes", status=204),
+           limit="writes", status=204, publishes=True,
+           problems={403: ("not-a-member",), **_NO_TEAM, 409: ("wrong-phase",)}),
     # ---- submissions
     _route("PUT", "/teams/{team_id}/submission", "submit", SUB, SUBMISSIONS, "signed-in",
-           limit="writes", body=SubmissionIn, answer=SubmissionView,
-           responses={201: {"model": SubmissionView, "description": "the first version"}}),
+           limit="writes", body=SubmissionIn, answer=SubmissionView, publishes=True,
+           responses={201: {"model": SubmissionView, "description": "the first version"}},
+           problems={403: ("not-a-member",), **_NO_TEAM,
+                     409: ("team-withdrawn", "wrong-phase", "deadline-passed",
+                           "team-too-small")}),
     _route("GET", "/teams/{team_id}/submission", "read_submission", SUB, SUBMISSIONS,
-           "signed-in", answer=SubmissionView),
+           "signed-in", answer=SubmissionView,
+           problems={403: ("forbidden",), 404: ("submission-not-found",)}),
     _route("GET", _H + "/submissions", "list_submissions", SUB, SUBMISSIONS, "organizer",
            answer=Page[SubmissionView], paginated=True),
     # ---- judging
     _route("POST", _H + "/assignments", "assign_judges", SCO, JUDGING, "organizer",
-           limit="writes", answer=AssignmentAnswer),
+           limit="writes", answer=AssignmentAnswer, publishes=True,
+           problems={**_NO_HACKATHON, 409: ("wrong-phase", "results-published")}),
     _route("GET", "/judging/assignments", "my_assignments", SCO, JUDGING, "signed-in",
            answer=Page[MyAssignment], paginated=True),
     _route("PUT", "/submissions/{submission_id}/scores/me", "score", SCO, JUDGING, "signed-in",
-           limit="writes", body=ScoresIn, answer=ScoreAnswer),
+           limit="writes", body=ScoresIn, answer=ScoreAnswer, publishes=True,
+           problems={403: ("not-assigned",),
+                     404: ("submission-not-found", "hackathon-not-found"),
+                     409: ("results-published", "wrong-phase", "submission-withdrawn")},
+           beyond_schema=("`scores`: exactly the rubric's criteria, each within its scale",)),
     _route("GET", _H + "/leaderboard", "leaderboard", SCO, JUDGING, "anyone",
-           answer=Leaderboard),
+           answer=Leaderboard, problems={403: ("not-published",), **_NO_HACKATHON}),
     _route("POST", _H + "/results", "publish_results", SCO, JUDGING, "organizer",
-           limit="writes", answer=Results, status=201),
-    _route("GET", _H + "/results", "results", SCO, JUDGING, "anyone", answer=Results),
+           limit="writes", answer=Results, status=201, publishes=True,
+           problems={**_NO_HACKATHON, 409: ("results-published", "wrong-phase")}),
+    _route("GET", _H + "/results", "results", SCO, JUDGING, "anyone", answer=Results,
+           problems={404: ("results-not-published",)}),
     # ---- webhooks
     _route("POST", _H + "/webhooks", "add_webhook", NOT, WEBHOOKS, "organizer", limit="writes",
-           body=NewWebhook, answer=WebhookView, status=201),
+           body=NewWebhook, answer=WebhookView, status=201,
+           problems={**_NO_HACKATHON, 409: ("too-many-webhooks",)},
+           beyond_schema=("`url`: an http(s) URL of a public address",)),
     _route("GET", _H + "/webhooks", "hackathon_webhooks", NOT, WEBHOOKS, "organizer",
            answer=list[WebhookView]),
     _route("DELETE", _H + "/webhooks/{webhook_id}", "remove_webhook", NOT, WEBHOOKS,
@@ -227,20 +287,39 @@ def _endpoint(route: PublicRoute) -> Callable[..., Awaitable[Response]]:
         parameters.append(inspect.Parameter("limit", keyword, annotation=Limit,
                                             default=DEFAULT_LIMIT))  # fmt: skip
         parameters.append(inspect.Parameter("cursor", keyword, annotation=Cursor, default=None))
-    if route.stream:
-        query = Annotated[str | None, Query(description="for EventSource clients")]
-        parameters.append(inspect.Parameter("access_token", keyword, annotation=query,
-                                            default=None))  # fmt: skip
     forward.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
     forward.__name__ = route.name
     return forward
 
 
+class _MethodNotAllowed:
+    """A path's answer to every method the table does not give it: 405 with ``Allow`` naming
+    all the methods it has (Starlette's own 405 names only those of the first route that
+    matches the path, one of the path's methods when it has several). Plain ASGI, so that it
+    matches every method, unknown ones included."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        self.allow = ", ".join(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = problem_response(
+            405,
+            "method-not-allowed",
+            f"{scope['method']} is not a method of this path; it has {self.allow}",
+            headers={"Allow": self.allow},
+        )
+        await refusal(scope, receive, send)
+
+
 def build_router(routes: tuple[PublicRoute, ...] = ROUTES) -> APIRouter:
-    router = APIRouter(prefix=PREFIX)
+    # An unknown query parameter is a 422 on every route (docs/input-rules.md).
+    router = APIRouter(prefix=PREFIX, dependencies=[Depends(refuse_unknown_query_parameters)])
+    methods_of: dict[str, list[str]] = {}
     for route in routes:
         check = ACCESS[route.access]
         dependencies = [Depends(check)] if check is not None else []
+        if route.stream:  # declares the query's token (the check reads it itself)
+            dependencies.append(Depends(openapi.ACCESS_TOKEN_IN_QUERY))
         if route.limit is not None:
             dependencies.append(LIMITS[route.limit])
         streamed: dict[str, Any] = {"response_class": Response} if route.stream else {}
@@ -251,11 +330,18 @@ def build_router(routes: tuple[PublicRoute, ...] = ROUTES) -> APIRouter:
             name=route.name,
             status_code=route.status,
             response_model=route.answer,
-            responses=dict(route.responses),
+            responses=openapi.responses_of(route),
             tags=[route.tag],
             dependencies=dependencies,
+            openapi_extra=openapi.openapi_extra_of(route),
             **streamed,
         )
+        methods_of.setdefault(route.path, []).append(route.method)
+    # After every route: a path's own methods match their routes first, anything else this.
+    for path, allowed in methods_of.items():
+        # An ASGI app, not a function: Starlette matches it to every method (typed as a handler).
+        refuse = cast(Callable[[Request], Awaitable[Response]], _MethodNotAllowed(allowed))
+        router.add_route(PREFIX + path, refuse, include_in_schema=False)
     return router
 
 

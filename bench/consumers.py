@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -115,12 +116,21 @@ from hackathon_shared.positions import read_positions
 from hackathon_shared.process_tuning import freeze_startup_objects
 from hackathon_shared.service_app import ServiceRuntime, build_runtime
 from hackathon_shared.settings import ServiceSettings
+from hackathon_shared.signing import (
+    EventSigner,
+    KeyFiles,
+    ensure_platform_keys,
+    load_signer,
+    record_digest,
+)
 from hackathon_shared.topics import (
     ALL_TOPICS,
+    EVENTS_TOPIC_OF_PRODUCER,
     REGISTRATION_CONTACTS,
     REGISTRATION_EVENTS,
     SCORING_EVENTS,
     SUBMISSIONS_EVENTS,
+    Topics,
 )
 from scoring.domain.leaderboard import (
     Criterion,
@@ -465,9 +475,35 @@ def build_backlog(scale: int) -> Backlog:
     return Backlog(Size.of(scale), prefix, dict(log.logs))
 
 
-async def produce(bootstrap: str, backlog: Backlog) -> float:
-    """Put the backlog on the broker (each record on the partition the builder chose);
-    returns the seconds it took."""
+def signed(
+    backlog: Backlog, keys: KeyFiles, topic: str, key: bytes | None, value: bytes | None
+) -> list[tuple[str, bytes]]:
+    """The headers the record's producer would send: its signature (hackathon_shared.signing)
+    with the bench's key of that service, over the event's hash or the record's digest."""
+    producer = backlog_producer(backlog, topic)
+    signer = _signer(keys, producer)
+    target = (
+        json.loads(value)["hash"]
+        if topic != backlog.topic(REGISTRATION_CONTACTS) and value
+        else record_digest(key, value)
+    )
+    return [(name, text.encode()) for name, text in signer.headers_for(target).items()]
+
+
+@functools.cache
+def _signer(keys: KeyFiles, producer: str) -> EventSigner:
+    return load_signer(keys.signing_key(producer), producer)
+
+
+def backlog_producer(backlog: Backlog, topic: str) -> str:
+    producer = Topics(backlog.prefix).producer_of(topic)
+    assert producer is not None, topic
+    return producer
+
+
+async def produce(bootstrap: str, backlog: Backlog, keys: KeyFiles) -> float:
+    """Put the backlog on the broker (each record on the partition the builder chose, signed
+    by its producer as the services sign); returns the seconds it took."""
     topics = [backlog.topic(t) for t in ALL_TOPICS]
     await ensure_topics(
         bootstrap,
@@ -490,16 +526,31 @@ async def produce(bootstrap: str, backlog: Backlog) -> float:
         for (topic, partition), records in sorted(backlog.placed.items()):
             batch = producer.create_batch()
             for record in records:
-                if batch.append(key=record.key, value=record.value, timestamp=None) is not None:
+                headers = signed(backlog, keys, topic, record.key, record.value)
+                if (
+                    batch.append(
+                        key=record.key, value=record.value, timestamp=None, headers=headers
+                    )
+                    is not None
+                ):
                     continue
                 if batch.record_count():  # full: send it, start the next one
                     pending.append(await producer.send_batch(batch, topic, partition=partition))
                     batch = producer.create_batch()
-                if batch.append(key=record.key, value=record.value, timestamp=None) is None:
+                if (
+                    batch.append(
+                        key=record.key, value=record.value, timestamp=None, headers=headers
+                    )
+                    is None
+                ):
                     # larger than a whole batch (the results of 3,000 teams): on its own
                     pending.append(
                         await producer.send(
-                            topic, record.value, key=record.key, partition=partition
+                            topic,
+                            record.value,
+                            key=record.key,
+                            partition=partition,
+                            headers=headers,
                         )
                     )
                 if len(pending) >= 64:
@@ -678,7 +729,11 @@ async def run_service(
     settings_class, subscribe, migrations = _service(service)
     tag = f"{service}-{backend}-{backlog.size.scale}x-{secrets.token_hex(3)}"
     async with contextlib.AsyncExitStack() as stack:
-        url = into or await stack.enter_async_context(fresh_database(backend, workdir, tag))
+        url: str = (
+            into
+            if into is not None
+            else await stack.enter_async_context(fresh_database(backend, workdir, tag))
+        )
         await upgrade_to_head(url, migrations)
         options: dict[str, Any] = {
             "database_url": url,
@@ -687,6 +742,8 @@ async def run_service(
             "HACKATHON_JWT_SECRET": SECRET,
             "HACKATHON_DATA_DIR": workdir,
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+            "EVENT_SIGNING_KEY_FILE": workdir / "keys" / f"{service}.key",
+            "EVENT_TRUSTED_KEYS_FILE": workdir / "keys" / "trusted-keys.json",
         }
         if service == "notifications":
             options["smtp_host"] = "mail.invalid"  # e-mail on: a delivery row per notification
@@ -835,10 +892,11 @@ async def main() -> None:
         workdir = Path(tmp)
         bootstrap = broker.bootstrap_servers
         cluster_id = await cluster_id_of(bootstrap)
+        keys = ensure_platform_keys(workdir / "keys", EVENTS_TOPIC_OF_PRODUCER)
         for scale in scales:
-            seconds = await produce(bootstrap, built[scale])
+            seconds = await produce(bootstrap, built[scale], keys)
             print(f"produced {scale}x in {seconds:.1f} s", flush=True)
-        await produce(bootstrap, second_copy)
+        await produce(bootstrap, second_copy, keys)
 
         rows: list[Row] = []
         every = [REGISTRATION_EVENTS, SUBMISSIONS_EVENTS, SCORING_EVENTS, REGISTRATION_CONTACTS]

@@ -91,6 +91,18 @@ def service_environment(service: str, env: Mapping[str, str]) -> dict[str, str]:
     return result
 
 
+def service_secrets(service: str, env: Mapping[str, str]) -> dict[str, Path]:
+    """The secrets Compose mounts into a service's container: ``/run/secrets/<name>`` and
+    the operator's file behind it (interpolated, relative to the compose file)."""
+    secrets = compose().get("secrets") or {}
+    listed = compose()["services"][service].get("secrets") or []
+    mounted: dict[str, Path] = {}
+    for name in listed:
+        source = Path(interpolate(str(secrets[name]["file"]), env))
+        mounted[f"/run/secrets/{name}"] = source if source.is_absolute() else ROOT / source
+    return mounted
+
+
 def filled_env_example(**overrides: str) -> dict[str, str]:
     """An operator's .env: .env.example with every secret filled in."""
     env = env_example_values()

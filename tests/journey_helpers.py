@@ -27,6 +27,7 @@ from hackathon_shared.events.catalogue import (
     decode_event,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
+from hackathon_shared.signing import load_signer
 from hackathon_shared.topics import SCORING_EVENTS
 from tests.platform_fixtures import PASSWORD, Api, unique_email
 from tests.polling import wait_until
@@ -317,9 +318,16 @@ def parse_time(text: str) -> datetime:
 # --------------------------------------------------------------------------------------------
 
 
+def signed_as_producer(platform: Platform, event: Envelope) -> list[tuple[str, bytes]]:
+    """The headers the event's producing service would send it with: its signature with
+    that service's key from the platform's data directory (hackathon_shared.signing)."""
+    signer = load_signer(platform.keys.signing_key(event.producer), event.producer)
+    return [(name, value.encode()) for name, value in signer.headers_for(event.hash).items()]
+
+
 async def publish(platform: Platform, topic: str, event: Envelope) -> None:
     """Publish ``event`` on the platform's ``topic`` (unprefixed), keyed by its aggregate, the
-    way its producing service would."""
+    way its producing service would: signed with that service's key."""
     producer = AIOKafkaProducer(bootstrap_servers=platform.bootstrap_servers)
     await producer.start()
     try:
@@ -327,6 +335,7 @@ async def publish(platform: Platform, topic: str, event: Envelope) -> None:
             platform.config.topic_prefix + topic,
             value=event.to_json().encode(),
             key=event.aggregate_id.encode(),
+            headers=signed_as_producer(platform, event),
         )
     finally:
         await producer.stop()

@@ -26,11 +26,12 @@ import asyncpg
 import httpx
 import pytest
 
+from hackathon_cli.main import main as hackathon_main
 from hackathon_cli.platform import SERVICES, Platform, PlatformConfig
 from hackathon_shared.events.envelope import verify_chain
 from hackathon_shared.ports import free_port, free_ports
 from hackathon_shared.topics import SCORING_EVENTS
-from tests.compose_helpers import ROOT, filled_env_example, service_environment
+from tests.compose_helpers import ROOT, filled_env_example, service_environment, service_secrets
 from tests.database_fixtures import POSTGRES_URL, require_postgres
 from tests.journey_helpers import (
     create_hackathon,
@@ -67,6 +68,12 @@ class ComposeParityPlatform(Platform):
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap_servers
         if "DATABASE_URL" in env:
             env["DATABASE_URL"] = self.local_database_url(env["DATABASE_URL"])
+        # Compose's file secrets are mounted at /run/secrets/<name>: here, the operator's files.
+        mounted = service_secrets(service, self.operator_env)
+        for name, value in env.items():
+            if value.startswith("/run/secrets/"):
+                assert value in mounted, f"{service} reads {value}, which compose does not mount"
+                env[name] = str(mounted[value])
         return env
 
     def local_database_url(self, url: str) -> str:
@@ -151,10 +158,14 @@ def compose_platform(
         pytest.skip("psql is needed to run ops/postgres-setup.sh; PostgreSQL answers without it")
     run = uuid.uuid4().hex[:8]
     prefix = f"parity_{run}_"
+    # The operator's one-time step: the event signing keys, which compose mounts as secrets.
+    keys_dir = tmp_path_factory.mktemp("parity-keys")
+    assert hackathon_main(["keys", "init", "--dir", str(keys_dir)]) == 0
     operator_env = filled_env_example(
         HACKATHON_ORGANIZER_EMAIL=ORGANIZER[0],
         HACKATHON_ORGANIZER_PASSWORD=ORGANIZER[1],
         TOPIC_PREFIX=f"parity-{run}.",  # the session's broker is shared with other tests
+        EVENT_KEYS_DIR=str(keys_dir),
     )
     names = run_postgres_setup(prefix, operator_env)
     data_dir: Path = tmp_path_factory.mktemp("parity")

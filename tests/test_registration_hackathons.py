@@ -33,7 +33,7 @@ from hackathon_shared.events.catalogue import (
     ResultsPublishedPayload,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal, verify_chain
-from tests.journey_helpers import every_item
+from tests.journey_helpers import every_item, signed_as_producer
 from tests.platform_fixtures import ORGANIZER, PASSWORD, Api, events_on, unique_email
 from tests.polling import wait_until
 
@@ -566,7 +566,11 @@ async def test_results_published_by_scoring_finish_the_hackathon(api: Api) -> No
             api.platform.config.topic_prefix + "scoring.events",
             published.to_json().encode(),
             key=hid.encode(),
-            headers=[("content-type", b"application/json"), ("event-type", b"ResultsPublished")],
+            headers=[
+                ("content-type", b"application/json"),
+                ("event-type", b"ResultsPublished"),
+                *signed_as_producer(api.platform, published),
+            ],
         )
     finally:
         await producer.stop()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from audit.cli import add_commands as add_audit_commands
+from hackathon_cli.keys import add_commands as add_key_commands
 from hackathon_cli.platform import Platform, PlatformConfig, PlatformError
 
 DEFAULT_ORGANIZER_EMAIL = "organizer@hackathon.local"
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_parser.set_defaults(handler=run)
     add_audit_commands(commands)
+    add_key_commands(commands)
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code

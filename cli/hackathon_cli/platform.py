@@ -25,6 +25,7 @@ import httpx
 
 from hackathon_cli.embedded_broker import EmbeddedBroker
 from hackathon_shared.ports import free_ports
+from hackathon_shared.signing import KeyFiles, ensure_platform_keys
 
 SERVICES = ("registration", "submissions", "scoring", "notifications")
 
@@ -81,6 +82,8 @@ class Platform:
         self.broker: EmbeddedBroker | None = None
         self.processes: list[_Process] = []
         self.bootstrap_servers = config.bootstrap_servers or ""
+        # The event signing keys (made or found in the data directory when it starts).
+        self.keys = KeyFiles(config.data_dir / "keys")
 
     @property
     def gateway_url(self) -> str:
@@ -132,6 +135,11 @@ class Platform:
             "--port",
             str(port),
             "--no-access-log",
+            # Every process is on 127.0.0.1, as is anything else running on this machine:
+            # uvicorn's default would believe X-Forwarded-For from all of them. The gateway
+            # decides the client from TRUSTED_PROXIES itself, and tells the services, signed
+            # (docs/sign-in-and-proxies.md).
+            "--no-proxy-headers",
         ]
         with log_path.open("ab") as log_file:
             popen = subprocess.Popen(
@@ -176,6 +184,8 @@ class Platform:
                 self.broker.start()
                 self.bootstrap_servers = self.broker.bootstrap_servers
             env = self._base_env()
+            # Generated into the data directory once, then reused (docs/event-signing.md).
+            self.keys = ensure_platform_keys(self.config.data_dir / "keys", SERVICES)
             urls: dict[str, str] = {}
             upstream_hosts: dict[str, list[str]] = {}
             counts = {name: self.config.replicas_of(name) for name in SERVICES}
@@ -183,6 +193,9 @@ class Platform:
             for name in SERVICES:
                 service_env = dict(env)
                 service_env["SERVICE_NAME"] = name
+                # Each service signs its events with its own key; all trust the same file.
+                service_env["EVENT_SIGNING_KEY_FILE"] = str(self.keys.signing_key(name))
+                service_env["EVENT_TRUSTED_KEYS_FILE"] = str(self.keys.trusted)
                 service_env.pop("DATABASE_URL", None)  # never one database for all services
                 if name in self.config.database_urls:
                     service_env["DATABASE_URL"] = self.config.database_urls[name]

@@ -63,6 +63,7 @@ from hackathon_shared.positions import (
     record_sequences,
 )
 from hackathon_shared.problems import ProblemError
+from hackathon_shared.signing import SignatureRefused, TrustedKeys, record_digest, text_headers
 from hackathon_shared.topics import Topics, dlq
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,13 @@ class EventConsumer:
         awaits_topics: Collection[str] = (),
         causal_wait: float = 30.0,
         upstream_caught_up: Callable[[set[str]], Awaitable[None]] | None = None,
+        trusted_keys: TrustedKeys | None = None,
     ) -> None:
         self.name = name
+        # Checked before anything is applied: the event's producer is its topic's, its hash
+        # matches, and a trusted key of that producer signed it (hackathon_shared.signing).
+        # None only where a test exercises other parts of the consumer on its own.
+        self.trusted_keys = trusted_keys
         self.db = db
         self.broker = broker
         self.topics = list(topics)
@@ -325,9 +331,42 @@ class EventConsumer:
         if record.value is None:
             return Delivery(record, error="empty message (tombstone) on an event topic")
         try:
-            return Delivery(record, envelope=decode_event(record.value))
+            envelope = decode_event(record.value)
         except EventDecodeError as error:
             return Delivery(record, error=f"undecodable event: {error}")
+        value = record.value
+        refused = self._refused(
+            record, lambda producer, headers: self._check(envelope, value, headers, producer)
+        )
+        if refused is not None:
+            return Delivery(record, error=refused)
+        return Delivery(record, envelope=envelope)
+
+    def _check(
+        self, envelope: Envelope, raw: bytes, headers: dict[str, str], producer: str
+    ) -> None:
+        assert self.trusted_keys is not None
+        self.trusted_keys.check(envelope, headers, producer, raw=raw)
+
+    def _refused(
+        self,
+        record: ConsumerRecord[Any, Any],
+        check: Callable[[str, dict[str, str]], None],
+    ) -> str | None:
+        """Why the record is not applied (signature, producer), or None; None too when this
+        consumer checks no signatures."""
+        if self.trusted_keys is None:
+            return None
+        producer = self.topic_names.producer_of(record.topic)
+        if producer is None:
+            return f"not signed by anyone who publishes on {record.topic}"
+        try:
+            check(producer, text_headers(record.headers))
+        except SignatureRefused as error:
+            return f"refused, not applied: {error}"
+        except Exception as error:  # anything a crafted record makes the check raise
+            return f"refused, not applied: its signature could not be checked: {error!r}"
+        return None
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
         """Claim the events in the inbox and apply those not applied before, in order, as one
@@ -403,7 +442,15 @@ class EventConsumer:
     async def _dead_letter(self, delivery: Delivery) -> None:
         record = delivery.record
         error = delivery.error or "unknown error"
+        # The record's own headers (its signature and key id among them) go along, so that
+        # a real event can be sent again from the DLQ and the DLQ shows who signed what.
+        original = {
+            name: value
+            for name, value in text_headers(record.headers).items()
+            if not name.startswith("x-")
+        }
         headers = {
+            **original,
             "x-original-topic": record.topic,
             "x-original-partition": str(record.partition),
             "x-original-offset": str(record.offset),
@@ -471,9 +518,20 @@ class ContactConsumer(EventConsumer):
             contact = decode_contact(record.value)
         except EventDecodeError as error:
             return Delivery(record, error=f"undecodable contact record: {error}")
+        digest = record_digest(key.encode(), record.value)
+        refused = self._refused(
+            record,
+            lambda producer, headers: self._check_record(digest, headers, producer),
+        )
+        if refused is not None:
+            return Delivery(record, error=refused)
         if contact is not None and contact.account_id != key:
             return Delivery(record, error="contact record's account id differs from its key")
         return Delivery(record, contact=contact, account_id=key)
+
+    def _check_record(self, digest: str, headers: dict[str, str], producer: str) -> None:
+        assert self.trusted_keys is not None
+        self.trusted_keys.check_signature(digest, headers, producer)
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
         contacts = [(d.account_id, d.contact) for d in deliveries]

@@ -44,6 +44,7 @@ from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, seal
 from hackathon_shared.messaging_tables import OutboxRecord
 from hackathon_shared.metrics import OUTBOX_PUBLISHED
 from hackathon_shared.positions import Signal
+from hackathon_shared.signing import EventSigner, record_digest
 from hackathon_shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -185,9 +186,14 @@ class OutboxRelay:
         batch_size: int = 500,
         interval: float = 0.2,
         service: str = "service",
+        signer: EventSigner | None = None,
     ) -> None:
         self.db = db
         self.broker = broker
+        # The service's own key: every row leaves signed (hackathon_shared.signing). Signed
+        # at publishing, from the row's stored hash, so rows written before signing began
+        # leave signed too when the outbox is published again.
+        self.signer = signer
         self.batch_size = batch_size
         self.interval = interval
         self.service = service
@@ -221,11 +227,20 @@ class OutboxRelay:
         futures: list[asyncio.Future[Any]] = []
         for row in rows:
             key = row.message_key.encode()
+            signed = row.hash or record_digest(
+                key, row.value.encode() if row.value is not None else None
+            )
+            signature = self.signer.headers_for(signed) if self.signer is not None else {}
             if row.value is None:
-                send = await _aiokafka_producer(self.broker).send(row.topic, None, key=key)
+                send = await _aiokafka_producer(self.broker).send(
+                    row.topic,
+                    None,
+                    key=key,
+                    headers=[(name, value.encode()) for name, value in signature.items()],
+                )
                 futures.append(send)
                 continue
-            headers = {"content-type": "application/json"}
+            headers = {"content-type": "application/json", **signature}
             if row.event_type:
                 headers["event-type"] = row.event_type
             futures.append(

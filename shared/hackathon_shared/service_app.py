@@ -58,6 +58,7 @@ from hackathon_shared.problems import install_problem_handlers
 from hackathon_shared.process_tuning import NO_FASTAPI_TELEMETRY, freeze_startup_objects
 from hackathon_shared.prompt_batches import wait_in_fetch
 from hackathon_shared.settings import ServiceSettings
+from hackathon_shared.signing import TrustedKeys
 from hackathon_shared.topics import (
     ALL_TOPICS,
     EVENTS_TOPIC_OF_PRODUCER,
@@ -80,6 +81,8 @@ class ServiceRuntime:
     progress: Progress
     log_ends: LogEnds
     barrier: Barrier
+    # The public keys every consumed record's signature is checked against.
+    trusted_keys: TrustedKeys
     consumers: list[EventConsumer] = field(default_factory=list)
     # What the service's answers depend on (``create_service_app(reads=...)``).
     reads: Facts = field(default_factory=dict)
@@ -122,6 +125,7 @@ class ServiceRuntime:
             "topic_names": settings.topics,
             "causal_wait": settings.causal_wait_seconds,
             "upstream_caught_up": self._caught_up_on,
+            "trusted_keys": self.trusted_keys,
         }
 
     async def _caught_up_on(self, topics: set[str]) -> None:
@@ -215,6 +219,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         max_overflow=settings.database_pool_size,
     )
     broker = make_broker(settings)
+    signer, trusted_keys = settings.event_keys()  # refuses to start without them
     outbox = Outbox(settings.topics, settings.service_name)
     relay = OutboxRelay(
         db,
@@ -222,6 +227,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         batch_size=settings.relay_batch_size,
         interval=settings.relay_interval_seconds,
         service=settings.service_name,
+        signer=signer,
     )
     outbox.attach_wakeup(relay.wake)
     progress = Progress()
@@ -242,7 +248,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             description="Events this service decides, in the common envelope, keyed by "
             "aggregate id; see docs/events for each type's JSON Schema.",
         )
-    return ServiceRuntime(settings, db, broker, outbox, relay, progress, log_ends, barrier)
+    return ServiceRuntime(
+        settings, db, broker, outbox, relay, progress, log_ends, barrier, trusted_keys
+    )
 
 
 async def runtime_of(request: Request) -> ServiceRuntime:

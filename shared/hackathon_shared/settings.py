@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hackathon_shared.signing import EventSigner, TrustedKeys, load_signer, load_trusted_keys
 from hackathon_shared.topics import Topics
 
 
@@ -31,6 +32,12 @@ class ServiceSettings(BaseSettings):
     # ones, so it refuses to start without a secret (the run command generates one).
     jwt_secret: str | None = Field(default=None, alias="HACKATHON_JWT_SECRET", min_length=16)
     jwt_ttl_seconds: int = 900
+    # Event signatures (hackathon_shared.signing, docs/event-signing.md): this service's own
+    # Ed25519 key, and the public keys of every producer it accepts events from. No default:
+    # a service without them would accept forged events, so it refuses to start (the run
+    # command generates both into the data directory).
+    event_signing_key_file: Path | None = None
+    event_trusted_keys_file: Path | None = None
     relay_interval_seconds: float = 0.2
     relay_batch_size: int = 500
     # Set when the broker is known to have lost its log (the memory-only embedded broker after
@@ -87,6 +94,23 @@ class ServiceSettings(BaseSettings):
                 "HACKATHON_JWT_SECRET must be set (the same value for every service)"
             )
         return self.jwt_secret
+
+    def event_keys(self) -> tuple[EventSigner, TrustedKeys]:
+        """This service's signing key and the trusted public keys; refuses without them."""
+        if self.event_signing_key_file is None or self.event_trusted_keys_file is None:
+            raise RuntimeError(
+                "EVENT_SIGNING_KEY_FILE and EVENT_TRUSTED_KEYS_FILE must be set: a service "
+                "signs the events it publishes and accepts only signed ones "
+                "(docs/event-signing.md; the run command generates them)"
+            )
+        signer = load_signer(self.event_signing_key_file, self.service_name)
+        trusted = load_trusted_keys(self.event_trusted_keys_file)
+        if signer.key_id not in trusted:
+            raise RuntimeError(
+                f"this service's own key {signer.key_id} is not among the trusted keys in "
+                f"{self.event_trusted_keys_file}: its events would be refused"
+            )
+        return signer, trusted
 
     def resolved_database_url(self) -> str:
         """``DATABASE_URL`` if given, else a SQLite file named after the service in the data

@@ -45,6 +45,17 @@ class Topics:
     def events_of(self, producer: str) -> str:
         return self.name(EVENTS_TOPIC_OF_PRODUCER[producer])
 
+    def producer_of(self, topic: str) -> str | None:
+        """The service that alone publishes on this (prefixed) topic: its events topic, and
+        registration's contacts topic; None for another topic."""
+        unprefixed = topic.removeprefix(self.prefix) if topic.startswith(self.prefix) else None
+        if unprefixed == REGISTRATION_CONTACTS:
+            return "registration"
+        for producer, events in EVENTS_TOPIC_OF_PRODUCER.items():
+            if unprefixed == events:
+                return producer
+        return None
+
     def all_with_dlq(self) -> list[str]:
         names = [self.name(t) for t in ALL_TOPICS]
         return names + [dlq(n) for n in names]

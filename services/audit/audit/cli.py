@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from audit.report import render
 from audit.sample import LogBuilder, judged_hackathon
 from audit.verify import Verifier, collection_paused
 from hackathon_shared.settings import ServiceSettings
+from hackathon_shared.signing import load_trusted_keys
 
 CLEAN, FOUND, FAILED = 0, 1, 2
 REBUILDABLE = ("scoring", "submissions")  # audit.rebuild.SERVICES
@@ -179,8 +181,19 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    keys = None
+    if not args.keys and not args.no_signatures:
+        raise _Failure(
+            "give the producers' trusted public keys (--keys FILE or EVENT_TRUSTED_KEYS_FILE): "
+            "without them nothing shows who wrote the events; --no-signatures skips that check"
+        )
+    if args.keys and not args.no_signatures:
+        try:
+            keys = load_trusted_keys(Path(args.keys))
+        except ValueError as error:
+            raise _Failure(str(error)) from None
     with collection_paused():
-        verifier = Verifier(args.hackathon)
+        verifier = Verifier(args.hackathon, keys=keys)
         source, missing = _feed(args, verifier)
         report = verifier.result(source=source, missing_topics=missing)
     if args.json:
@@ -268,6 +281,20 @@ def add_commands(commands: Any) -> None:
         help="only this hackathon's aggregates (and the accounts they refer to); repeatable",
     )
     check.add_argument("--json", action="store_true", help="the report as JSON")
+    check.add_argument(
+        "--keys",
+        metavar="FILE",
+        default=os.environ.get("EVENT_TRUSTED_KEYS_FILE") or None,
+        help="the producers' trusted public keys (docs/event-signing.md): every event's "
+        "signature is checked and each unsigned or forged one named (default: "
+        "EVENT_TRUSTED_KEYS_FILE; required unless --no-signatures)",
+    )
+    check.add_argument(
+        "--no-signatures",
+        action="store_true",
+        help="do not check who wrote the events (a log from before signing, a sample): the "
+        "report says that signatures were not checked",
+    )
     _broker_options(check)
     _progress_options(check)
     check.set_defaults(handler=_guarded(_verify))

@@ -8,7 +8,9 @@ Export format (JSON Lines, one record per line, UTF-8)::
 
 ``value`` is the record's value as text, byte for byte (the event's JSON is a string inside
 the line, so re-encoding the line cannot change it); ``null`` for a tombstone. A key or value
-that is not UTF-8 is written as ``key_base64``/``value_base64`` instead.
+that is not UTF-8 is written as ``key_base64``/``value_base64`` instead. ``headers``, when
+the record has any, is a list of ``[name, text]`` pairs: the producer's signature and key id
+travel there (``hackathon_shared.signing``).
 
 Reading from the broker: every partition of the given topics from offset 0, with manual
 assignment under the audit's own consumer group id (it never commits offsets, so every run
@@ -65,6 +67,8 @@ class Record(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class LogRecord:
     key: bytes | None
     value: bytes | None
     timestamp: int | None = None
+    # The record's headers: the producer's signature and key id travel there
+    # (hackathon_shared.signing).
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def position(self) -> str:
@@ -103,6 +110,10 @@ def record_to_line(record: LogRecord) -> str:
     }
     _text_field(line, "key", record.key)
     _text_field(line, "value", record.value)
+    if record.headers:
+        line["headers"] = [
+            [name, value.decode("utf-8", "replace")] for name, value in record.headers
+        ]
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -155,7 +166,19 @@ def line_to_record(text: str, number: int = 0) -> LogRecord:
         key=_bytes_field(obj, "key", number),
         value=_bytes_field(obj, "value", number),
         timestamp=timestamp,
+        headers=_headers_field(obj, number),
     )
+
+
+def _headers_field(obj: dict[str, Any], number: int) -> tuple[tuple[str, bytes], ...]:
+    headers = obj.get("headers")
+    if headers is None:
+        return ()
+    if not isinstance(headers, list) or not all(
+        isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in headers
+    ):
+        raise ExportFormatError(f"line {number}: 'headers' must be a list of [name, text] pairs")
+    return tuple((name, value.encode("utf-8")) for name, value in headers)
 
 
 def iter_jsonl(lines: Iterable[str]) -> Iterator[LogRecord]:
@@ -284,6 +307,7 @@ async def read_broker(
                     key=message.key,
                     value=message.value,
                     timestamp=message.timestamp,
+                    headers=tuple(message.headers or ()),
                 )
             )
     order = {name: number for number, name in enumerate(topics)}

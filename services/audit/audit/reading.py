@@ -193,6 +193,7 @@ class Item:
         "offset",
         "partition",
         "prev_hash",
+        "refused",
         "scope",
         "sequence",
         "topic",
@@ -217,6 +218,8 @@ class Item:
         self.duplicate = False
         self.notes: list[tuple[int, str, str, str]] | None = None  # (when, check, kind, text)
         self.scope: ScopeRefs | None = None
+        # Its producer did not sign it (audit.verify): reported, and taken for nothing else.
+        self.refused = False
 
     @property
     def parsed(self) -> bool:
@@ -270,7 +273,15 @@ def read_record(record: Record, topic: str, *, scoped: bool = False) -> Item:
         item.note(READ, "schema", "invalid-event", "the value is not a JSON object")
         return item
 
-    _read(item, topic, record, value, raw, scoped)
+    try:
+        _read(item, topic, record, value, raw, scoped)
+    except UnicodeEncodeError:
+        # Valid JSON with an unpaired surrogate escape (\ud800): no producer could have
+        # written it as UTF-8, and hashing it would fail. A crafted record, reported.
+        item = Item(_intern(record.topic), record.partition, record.offset)
+        item.note(
+            READ, "schema", "invalid-event", "text that is not Unicode (an unpaired surrogate)"
+        )
     return item
 
 

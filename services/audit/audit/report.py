@@ -66,6 +66,10 @@ class Report:
     missing_topics: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     results: list[ResultsCheck] = field(default_factory=list)
+    # Whether each event's signature was checked (trusted keys given), and how many events
+    # each key signed: who wrote the log, key by key.
+    signatures_checked: bool = False
+    signed_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -91,6 +95,14 @@ def render(report: Report) -> str:
     lines.append(summary)
     if report.missing_topics:
         lines.append(f"  topics not found: {', '.join(report.missing_topics)}")
+    if not report.signatures_checked:
+        lines.append(
+            "  signatures NOT checked: no trusted keys given (--keys); nothing here shows "
+            "who wrote the events"
+        )
+    else:
+        signers = ", ".join(f"{key} ({count})" for key, count in report.signed_by.items())
+        lines.append(f"  signed by: {signers or 'no key'}")
     if report.results:
         lines.append("")
         lines.append("Published results, recomputed from the events:")

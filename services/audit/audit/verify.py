@@ -56,7 +56,7 @@ import gc
 import math
 import uuid
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -93,7 +93,9 @@ from audit.progress import Progress
 from audit.ranking import (
     Competitor,
     JudgeScore,
+    entry_differences,
     judge_total,
+    method_differences,
     recompute_awards,
     recompute_ranking,
 )
@@ -110,12 +112,14 @@ from audit.report import EventRef, Finding, Report, ResultsCheck
 from hackathon_shared.events.catalogue import (
     phase_index,
 )
+from hackathon_shared.signing import SignatureRefused, TrustedKeys, text_headers
 from hackathon_shared.topics import EVENTS_TOPIC_OF_PRODUCER
 
 SYSTEM_ACTOR = "system"  # registration's actor for the finish caused by published results
 SCORE_TOLERANCE = 1e-4  # published scores have 4 decimals
 TOTAL_TOLERANCE = 1e-9
-CHECK_ORDER = ("schema", "chain", "reference", "rule", "results")
+CHECK_ORDER = ("schema", "signature", "chain", "reference", "rule", "results")
+PRODUCER_OF_TOPIC = {topic: producer for producer, topic in EVENTS_TOPIC_OF_PRODUCER.items()}
 
 F = TypeVar("F", bound=Fact)
 T = TypeVar("T")
@@ -160,9 +164,16 @@ class Verifier:
     ``result()``. Holds one small :class:`Item` per record of an event topic."""
 
     def __init__(
-        self, hackathons: Iterable[str] | None = None, progress: Progress | None = None
+        self,
+        hackathons: Iterable[str] | None = None,
+        progress: Progress | None = None,
+        keys: TrustedKeys | None = None,
     ) -> None:
         self.scope = set(hackathons) if hackathons else None
+        # The producers' public keys: each event's signature is checked against them, and
+        # the report says which key signed how many events. None: not checked (said so).
+        self.keys = keys
+        self.signed_by: Counter[str] = Counter()
         self.progress = progress
         self.records = 0
         self.findings: list[Finding] = []
@@ -208,8 +219,10 @@ class Verifier:
         if topic is None:
             return
         item = read_record(record, topic, scoped=self.scope is not None)
+        if self.keys is not None:
+            self._check_signature(item, record, topic)
         self.items.append(item)
-        if item.aggregate_id is None or item.sequence is None:
+        if item.aggregate_id is None or item.sequence is None or item.refused:
             return
         # A link of its aggregate's chain.
         chain = self.chains.setdefault(topic, {}).setdefault(item.aggregate_id, [])
@@ -217,6 +230,27 @@ class Verifier:
         if chain and chain[-1].hash == item.prev_hash:
             item.prev_hash = chain[-1].hash
         chain.append(item)
+
+    def _check_signature(self, item: Item, record: Record, topic: str) -> None:
+        """Whether the event's producer signed it: a trusted key of the service whose topic
+        it is on, over its hash. An event whose hash does not match is a chain finding."""
+        assert self.keys is not None
+        if item.aggregate_id is None or item.sequence is None or not item.hash_ok:
+            return
+        producer = PRODUCER_OF_TOPIC.get(topic, "")
+        try:
+            key_id = self.keys.check_signature(
+                item.hash.hex(), text_headers(record.headers), producer
+            )
+        except SignatureRefused as refused:
+            item.note(ENVELOPE, "signature", refused.kind, f"not written by {producer}: {refused}")
+            # Reported, and left out of everything else: its chain, its event id (a forgery
+            # reusing a real event's id must not make the real one a "duplicate"), the rules
+            # and the recomputed results, as the consumers never applied it.
+            item.refused = True
+            item.fact = None
+            return
+        self.signed_by[key_id] += 1
 
     def _emit(self, item: Item, when: int) -> None:
         for at, check, kind, message in item.notes or ():
@@ -250,6 +284,8 @@ class Verifier:
             missing_topics=list(missing_topics),
             findings=self.findings,
             results=self.results,
+            signatures_checked=self.keys is not None,
+            signed_by=dict(sorted(self.signed_by.items())),
         )
 
     def in_log_order(self) -> None:
@@ -283,8 +319,8 @@ class Verifier:
         first_of: dict[str, Item] = {}
         named: set[tuple[str, str]] = set()
         for item in self.items:
-            if item.event_id is not None and item.digest is not None:  # parsed
-                first_of.setdefault(item.event_id, item)
+            if item.event_id is not None and item.digest is not None and not item.refused:
+                first_of.setdefault(item.event_id, item)  # parsed, and not refused
             if isinstance(item.fact, SeenFacts):
                 for fact in item.fact.seen:
                     named.add((EVENTS_TOPIC_OF_PRODUCER[fact.producer], fact.aggregate_id))
@@ -342,6 +378,9 @@ class Verifier:
         first_of = self.first_of if self.scope is None else {}
         for item in self.items:
             if item.digest is None:  # not parsed
+                continue
+            if item.refused:  # its signature finding, and nothing else
+                self._emit(item, ENVELOPE)
                 continue
             event_id = item.event_id
             if event_id is not None:
@@ -1364,20 +1403,19 @@ class _Domain:
         if len(announced) != len(ranking):
             differences.append(f"{len(announced)} entries announced, {len(ranking)} recomputed")
         for mine, theirs in zip(ranking, announced, strict=False):
-            same = (
-                mine.rank == theirs.rank
-                and mine.submission_id == theirs.submission_id
-                and mine.team_id == theirs.team_id
-                and mine.judges == theirs.judges
-                and abs(mine.score - theirs.score) <= SCORE_TOLERANCE
-            )
-            if not same:
+            wrong = entry_differences(mine, theirs, SCORE_TOLERANCE)
+            if wrong:
                 differences.append(
                     f"rank {theirs.rank}: announced {theirs.submission_id} (team {theirs.team_id}, "
                     f"score {theirs.score}, {theirs.judges} judges), recomputed rank {mine.rank} "
                     f"{mine.submission_id} (team {mine.team_id}, score {mine.score:.4f}, "
-                    f"{mine.judges} judges)"
+                    f"{mine.judges} judges): " + ", ".join(wrong)
                 )
+        differences.extend(
+            method_differences(
+                hackathon.normalization, published.normalization, published.tie_break
+            )
+        )
         ranking_ok = not differences
         if differences:
             self.report(
@@ -1454,13 +1492,14 @@ def verify(
     hackathons: Iterable[str] | None = None,
     missing_topics: Iterable[str] = (),
     progress: Progress | None = None,
+    keys: TrustedKeys | None = None,
 ) -> Report:
     """Run every check over ``records`` and return the report (``report.clean`` when nothing
     was found). ``hackathons`` limits the report to those hackathons' aggregates (and the
     accounts and notifications they refer to). The records are read one at a time and not
     kept: a generator streams the log through."""
     with collection_paused():
-        verifier = Verifier(hackathons, progress)
+        verifier = Verifier(hackathons, progress, keys)
         verifier.feed_all(records)
         if progress is not None:
             progress.close()

@@ -438,19 +438,29 @@ def test_a_record_that_is_not_an_event_is_found(export: Export) -> None:
 def test_the_command_line_exit_status_and_json(
     export: Export, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["audit", "verify", "--from", str(export.path), "--no-progress"]) == 0
+    assert (
+        main(["audit", "verify", "--from", str(export.path), "--no-progress", "--no-signatures"])
+        == 0
+    )
     assert "CLEAN" in capsys.readouterr().out
     export.lines.append({**export.lines[0], "offset": 99_999})
     export.save()
-    assert main(["audit", "verify", "--from", str(export.path), "--json"]) == 1
+    assert main(["audit", "verify", "--from", str(export.path), "--json", "--no-signatures"]) == 1
     body = json.loads(capsys.readouterr().out)
     assert body["clean"] is False
     [finding] = body["findings"]
     assert finding["kind"] == "duplicate-event"
     assert finding["event"]["offset"] == 99_999 and finding["event"]["event_id"]
-    assert main(["audit", "verify", "--from", str(tmp_path / "missing.jsonl")]) == 2
+    assert (
+        main(["audit", "verify", "--from", str(tmp_path / "missing.jsonl"), "--no-signatures"]) == 2
+    )
     (tmp_path / "broken.jsonl").write_text("not json\n")
-    assert main(["audit", "verify", "--from", str(tmp_path / "broken.jsonl")]) == 2
+    # Without keys and without --no-signatures, it does not run: nothing would show who wrote
+    # the events.
+    assert main(["audit", "verify", "--from", str(export.path)]) == 2
+    assert (
+        main(["audit", "verify", "--from", str(tmp_path / "broken.jsonl"), "--no-signatures"]) == 2
+    )
     assert "line 1" in capsys.readouterr().err
 
 
@@ -588,7 +598,7 @@ def test_a_submission_accepted_at_a_position_after_hacking_closed_is_found(
     related_is(report, closed)  # the move out of hacking
     assert f"see {finding.related.text() if finding.related else ''}" in render(report)
 
-    assert main(["audit", "verify", "--from", str(export.path), "--json"]) == 1
+    assert main(["audit", "verify", "--from", str(export.path), "--json", "--no-signatures"]) == 1
     [as_json] = json.loads(capsys.readouterr().out)["findings"]
     assert as_json["kind"] == "decided-on-forbidden-state" and as_json["check"] == "rule"
     assert as_json["event"]["event_id"] == json.loads(line["value"])["event_id"]

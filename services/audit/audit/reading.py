@@ -278,9 +278,14 @@ def read_record(record: Record, topic: str, *, scoped: bool = False) -> Item:
     except UnicodeEncodeError:
         # Valid JSON with an unpaired surrogate escape (\ud800): no producer could have
         # written it as UTF-8, and hashing it would fail. A crafted record, reported.
+        # Still the aggregate's (it is no link of a chain), and reported with the envelope
+        # checks, so that a report scoped to a hackathon shows it only in that hackathon's.
         item = Item(_intern(record.topic), record.partition, record.offset)
+        item.digest = hash(value)
+        aggregate_id = raw.get("aggregate_id")
+        item.aggregate_id = _intern(aggregate_id) if type(aggregate_id) is str else None
         item.note(
-            READ, "schema", "invalid-event", "text that is not Unicode (an unpaired surrogate)"
+            ENVELOPE, "schema", "invalid-event", "text that is not Unicode (an unpaired surrogate)"
         )
     return item
 

@@ -52,4 +52,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ['PORT'], timeout=4)"]
 # uvicorn runs the service's lifespan (migrations, topics, consumers, relay) before it binds
 # the port, and drains requests for up to 20 s on SIGTERM.
-CMD ["sh", "-c", "exec uvicorn --factory \"${SERVICE}.app:create_app\" --host 0.0.0.0 --port \"${PORT}\" --no-access-log --timeout-graceful-shutdown 20"]
+CMD ["sh", "-c", "exec uvicorn --factory \"${SERVICE}.app:create_app\" --host 0.0.0.0 --port \"${PORT}\" --no-access-log --no-proxy-headers --timeout-graceful-shutdown 20"]

@@ -125,7 +125,15 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
-    return [{"field": _field_path(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
+    return [{"field": _error_field(e), "message": e.get("msg", "")} for e in errors]
+
+
+def _error_field(error: Any) -> str:
+    # A body that is not JSON at all names the body: FastAPI's location for it ends with the
+    # character position the parser stopped at, which is no field.
+    if error.get("type") == "json_invalid":
+        return "body"
+    return _field_path(error.get("loc", ()))
 
 
 def _database_busy(error: BaseException) -> bool:

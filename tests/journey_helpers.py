@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from audit.log import LogRecord, event_topic_names, read_broker
 from hackathon_cli.platform import Platform
 from hackathon_shared.events.catalogue import (
     JudgeAssigned,
@@ -416,6 +417,18 @@ async def read_topics(
     finally:
         await consumer.stop()
     return [event for partition in partitions for event in records[partition]]
+
+
+async def platform_log(platform: Platform) -> list[LogRecord]:
+    """Every record of the platform's event topics, as ``hackathon audit`` reads them from the
+    broker (its own group each time: the audit never commits offsets)."""
+    prefix = platform.config.topic_prefix
+    records, _missing = await read_broker(
+        platform.bootstrap_servers,
+        event_topic_names(prefix),
+        group_id=f"{prefix}audit-{secrets.token_hex(3)}",
+    )
+    return records
 
 
 async def last_sequence(platform: Platform, topic: str, aggregate_id: str) -> int:

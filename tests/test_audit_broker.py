@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from audit.log import LogRecord, event_topic_names, read_broker
+from audit.log import LogRecord
 from audit.report import render
 from audit.sample import LogBuilder, judged_hackathon
 from audit.verify import verify
@@ -34,6 +34,7 @@ from tests.journey_helpers import (
     enrol_judge,
     move_to,
     participant,
+    platform_log,
     submission_body,
     submit,
     team_of,
@@ -195,11 +196,7 @@ async def test_a_judged_hackathon_verifies_clean_and_rebuilds_equal(
 
     async def clean_with_results() -> bool:
         # The results and the finish reach the log a moment after the answers above.
-        records, _ = await read_broker(
-            platform.bootstrap_servers,
-            event_topic_names(platform.config.topic_prefix),
-            group_id=f"{platform.config.topic_prefix}audit",
-        )
+        records = await platform_log(platform)
         report = verify(records, hackathons=[hid])
         seen[:] = [render(report)]
         finished = any(_finishes(r, hid) for r in records)

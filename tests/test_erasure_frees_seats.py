@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from audit.log import event_topic_names, read_broker
 from audit.report import render
 from audit.verify import verify
 from hackathon_shared.events.catalogue import (
@@ -29,6 +28,7 @@ from tests.journey_helpers import (
     join,
     move_to,
     participant,
+    platform_log,
     read_topics,
     submit,
     team_of,
@@ -72,11 +72,7 @@ async def audit_is_clean(api: Api, hackathon: Hackathon, *, command: bool = Fals
     seen: list[str] = []
 
     async def clean() -> bool:
-        records, _ = await read_broker(
-            platform.bootstrap_servers,
-            event_topic_names(platform.config.topic_prefix),
-            group_id=f"{platform.config.topic_prefix}audit-{secrets.token_hex(3)}",
-        )
+        records = await platform_log(platform)
         report = verify(records, hackathons=[hid])
         seen[:] = [render(report)]
         return report.clean

@@ -16,7 +16,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit.log import event_topic_names, read_broker
 from audit.verify import verify
 from hackathon_shared.events.catalogue import TeamMemberJoined, TeamMemberJoinedPayload
 from hackathon_shared.events.envelope import Envelope, seal
@@ -29,6 +28,7 @@ from tests.journey_helpers import (
     join,
     move_to,
     participant,
+    platform_log,
     put_submission,
     read_topics,
     submission_body,
@@ -157,10 +157,7 @@ async def test_a_chain_valid_forged_join_is_refused_whoever_seems_to_sign_it(api
     assert written.status_code in (200, 201), written.text
 
     # The audit, with the public keys only, names each forgery and no real event.
-    prefix = api.platform.config.topic_prefix
-    records, _missing = await read_broker(
-        api.platform.bootstrap_servers, event_topic_names(prefix), group_id=f"{prefix}audit"
-    )
+    records = await platform_log(api.platform)
     keys = load_trusted_keys(api.platform.keys.trusted)
     report = verify(records, hackathons=[hackathon.hackathon_id], keys=keys)
     named = {(f.event.event_id, f.kind) for f in report.findings if f.check == "signature"}

@@ -10,7 +10,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from audit.log import event_topic_names, read_broker
 from audit.report import render
 from audit.verify import verify
 from tests.journey_helpers import (
@@ -20,6 +19,7 @@ from tests.journey_helpers import (
     enrol_judge,
     move_to,
     participant,
+    platform_log,
     submission_body,
     submit,
     team_of,
@@ -198,11 +198,7 @@ async def test_tied_teams_are_shown_tied_and_placed_by_the_stated_rule(api: Api)
 
     async def audited_clean() -> bool:
         # The results reach the log a moment after the answer above.
-        records, _ = await read_broker(
-            platform.bootstrap_servers,
-            event_topic_names(platform.config.topic_prefix),
-            group_id=f"{platform.config.topic_prefix}audit-ties",
-        )
+        records = await platform_log(platform)
         report = verify(records, hackathons=[hid])
         reports[:] = [render(report)]
         return report.clean and [r.matches for r in report.results] == [True]

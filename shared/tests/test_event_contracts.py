@@ -90,6 +90,9 @@ def _payloads() -> dict[type[cat.CatalogueEvent], BaseModel]:
         cat.JudgeEnrolled: cat.JudgeEnrolledPayload(
             hackathon_id="hk-1", judge_id="acc-j", conflicts=["tm-2"]
         ),
+        cat.JudgeConflictsChanged: cat.JudgeConflictsChangedPayload(
+            hackathon_id="hk-1", judge_id="acc-j", conflicts=["tm-3"], changed_by="acc-o"
+        ),
         cat.AccountErased: cat.AccountErasedPayload(account_id="acc-1"),
         cat.AccountRolesChanged: cat.AccountRolesChangedPayload(
             account_id="acc-1", roles=["participant", "organizer"], changed_by="system"
@@ -196,7 +199,7 @@ def _valid_dict(cls: type[cat.CatalogueEvent] = cat.TeamRegistered) -> dict[str,
 def test_every_catalogue_class_has_a_sample_and_a_unique_key() -> None:
     assert set(PAYLOADS) == set(CLASSES)
     # the v1 catalogue plus AccountCreated and AccountRolesChanged
-    assert len(cat.EVENT_CLASSES) == len(CLASSES) == 18
+    assert len(cat.EVENT_CLASSES) == len(CLASSES) == 19
     for (event_type, version), cls in cat.EVENT_CLASSES.items():
         assert (event_type, version) == (cls.TYPE, cls.VERSION)
         assert cls.PRODUCER in ("registration", "submissions", "scoring", "notifications")

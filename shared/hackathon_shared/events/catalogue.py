@@ -16,7 +16,8 @@ event types                                            ``aggregate_id``
 =====================================================  ==================
 AccountCreated, AccountRolesChanged, AccountErased     ``account_id``
 HackathonCreated, HackathonPhaseChanged,               ``hackathon_id``
-ParticipantRegistered, JudgeEnrolled
+ParticipantRegistered, JudgeEnrolled,
+JudgeConflictsChanged
 TeamRegistered, TeamMemberJoined, TeamMemberLeft,      ``team_id``
 TeamWithdrawn
 SubmissionReceived, SubmissionWithdrawn                ``submission_id``
@@ -384,6 +385,28 @@ class JudgeEnrolled(_RegistrationEvent):
     payload: JudgeEnrolledPayload
 
 
+class JudgeConflictsChangedPayload(Payload):
+    """An organizer replaced a judge's declared conflicts with ``conflicts`` (team ids), before
+    judging began. Conflicts that follow from team membership are never declared: every
+    consumer derives them from the team events."""
+
+    hackathon_id: Id
+    judge_id: Id
+    conflicts: list[Id]
+    changed_by: Id
+
+
+class JudgeConflictsChanged(_RegistrationEvent):
+    """A judge's declared conflicts changed."""
+
+    TYPE: ClassVar[str] = "JudgeConflictsChanged"
+    VERSION: ClassVar[int] = 1
+    AGGREGATE_FIELD: ClassVar[str] = "hackathon_id"
+    type: Literal["JudgeConflictsChanged"]
+    version: Literal[1]
+    payload: JudgeConflictsChangedPayload
+
+
 class AccountRolesChangedPayload(Payload):
     """An account's roles are now ``roles`` (for instance the organizer role granted at
     start-up from the configuration)."""
@@ -671,6 +694,7 @@ AnyEvent = Annotated[
         Annotated[TeamMemberLeft, Tag("TeamMemberLeft@1")],
         Annotated[TeamWithdrawn, Tag("TeamWithdrawn@1")],
         Annotated[JudgeEnrolled, Tag("JudgeEnrolled@1")],
+        Annotated[JudgeConflictsChanged, Tag("JudgeConflictsChanged@1")],
         Annotated[AccountRolesChanged, Tag("AccountRolesChanged@1")],
         Annotated[AccountErased, Tag("AccountErased@1")],
         Annotated[SubmissionReceived, Tag("SubmissionReceived@1")],
@@ -701,6 +725,7 @@ ALL_EVENT_CLASSES: tuple[type[CatalogueEvent], ...] = (
     TeamMemberLeft,
     TeamWithdrawn,
     JudgeEnrolled,
+    JudgeConflictsChanged,
     AccountRolesChanged,
     AccountErased,
     SubmissionReceived,
@@ -950,6 +975,8 @@ __all__ = [
     "JudgeAssignedPayload",
     "JudgeEnrolled",
     "JudgeEnrolledPayload",
+    "JudgeConflictsChanged",
+    "JudgeConflictsChangedPayload",
     "Normalization",
     "NotificationFailed",
     "NotificationFailedPayload",

@@ -8,23 +8,22 @@ field added to a version later does not break older readers and re-encoding an e
 the log reproduces its hash.
 
 Aggregate ids (the envelope's ``aggregate_id``, which is also the Kafka message key, so all
-events of one aggregate are ordered and hash-chained together). Each class names the payload
-field that holds it in its ``AGGREGATE_FIELD`` class variable:
+events of one aggregate are ordered and hash-chained together): each class names the payload
+field that holds it in its ``AGGREGATE_FIELD`` class variable; the generated
+``docs/events/README.md`` lists it per type (its ``aggregate_id`` column).
 
-=====================================================  ==================
-event types                                            ``aggregate_id``
-=====================================================  ==================
-AccountCreated, AccountRolesChanged, AccountErased     ``account_id``
-HackathonCreated, HackathonPhaseChanged,               ``hackathon_id``
-ParticipantRegistered, JudgeEnrolled,
-JudgeConflictsChanged
-TeamRegistered, TeamMemberJoined, TeamMemberLeft,      ``team_id``
-TeamWithdrawn
-SubmissionReceived, SubmissionWithdrawn                ``submission_id``
-JudgeAssigned, ScoreSubmitted                          ``submission_id``
-ResultsPublished                                       ``hackathon_id``
-NotificationSent, NotificationFailed                   ``notification_id``
-=====================================================  ==================
+Declaring an event type is all it takes to add it. A new type (or a new version of one) needs
+only its payload model and its class, written in this module above the union section: a
+subclass of its producer's base (``_RegistrationEvent``, ...) that sets ``TYPE``, ``VERSION``
+and ``AGGREGATE_FIELD`` and narrows ``type``, ``version`` and ``payload``. Declaring the class
+registers it (:class:`CatalogueEvent` does so for every subclass that sets its own ``TYPE``,
+and checks the declaration), and everything else is built from the registry, in declaration
+order: :data:`ALL_EVENT_CLASSES` (whose order is the order of ``docs/events/``),
+:data:`EVENT_CLASSES`, the union :data:`AnyEvent` and its :data:`ANY_EVENT_ADAPTER`, the
+one-pass decoder behind :func:`decode_event` and the class and payload names in ``__all__``.
+The registry closes once the union is built: an event class declared later (in another module,
+say) is refused with a :class:`TypeError` rather than silently missing from decoding. Then run
+``python -m hackathon_shared.events.schemas`` to publish its JSON Schema.
 
 Personal data (e-mail addresses, display names, passwords) never appears in an event payload:
 events refer to people by account id only. Contact details travel as :class:`ContactDetails`
@@ -41,7 +40,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, overload
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    TypeAlias,
+    Union,
+    get_args,
+    overload,
+)
 
 from pydantic import (
     AwareDatetime,
@@ -130,9 +139,21 @@ SeenFacts = list[SeenFact]
 
 class CatalogueEvent(Envelope):
     """Base of every catalogue event class. ``AGGREGATE_FIELD`` names the payload field whose
-    value is the event's ``aggregate_id``."""
+    value is the event's ``aggregate_id``.
+
+    A subclass that sets its own ``TYPE`` is an event type of the catalogue: declaring it
+    registers it (see the module's docstring). Bases that leave ``TYPE`` alone, such as the
+    producers' ``_RegistrationEvent``, are not registered."""
 
     AGGREGATE_FIELD: ClassVar[str] = ""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Called by pydantic once the subclass is complete (its fields are known), unlike
+        # __init_subclass__, which runs before pydantic has read the annotations.
+        super().__pydantic_init_subclass__(**kwargs)
+        if "TYPE" in cls.__dict__:
+            _REGISTRY.declare(cls)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -148,6 +169,60 @@ class CatalogueEvent(Envelope):
         """The ``aggregate_id`` an event of this class carrying ``payload`` must have."""
         value = getattr(payload, cls.AGGREGATE_FIELD)
         return str(value)
+
+
+def _payload_model(cls: type[CatalogueEvent]) -> type[BaseModel]:
+    """The payload model an event class narrows ``payload`` to."""
+    model = cls.model_fields["payload"].annotation
+    if not isinstance(model, type) or not issubclass(model, Payload):
+        raise TypeError(f"{cls.__name__}: 'payload' must be a Payload model, not {model!r}")
+    return model
+
+
+class _EventRegistry:
+    """The catalogue's event classes in the order they are declared. Closed (no more
+    declarations) once the union and the decoders are built from it."""
+
+    def __init__(self) -> None:
+        self._classes: dict[tuple[str, int], type[CatalogueEvent]] = {}
+        self._closed = False
+
+    def declare(self, cls: type[CatalogueEvent]) -> None:
+        """Add ``cls`` after checking that its declaration holds together; a
+        :class:`TypeError` (at import time) says what is wrong with it."""
+        name = cls.__name__
+        fields = cls.model_fields
+        constants = (("type", cls.TYPE), ("version", cls.VERSION), ("producer", cls.PRODUCER))
+        for field, constant in constants:
+            if get_args(fields[field].annotation) != (constant,):
+                raise TypeError(
+                    f"{name}: '{field}' must be Literal[{constant!r}] (its {field.upper()}), "
+                    f"not {fields[field].annotation!r}"
+                )
+        if cls.AGGREGATE_FIELD not in _payload_model(cls).model_fields:
+            raise TypeError(
+                f"{name}: AGGREGATE_FIELD {cls.AGGREGATE_FIELD!r} is not a field of its payload"
+            )
+        key = (cls.TYPE, cls.VERSION)
+        if key in self._classes:
+            raise TypeError(
+                f"{name}: {cls.TYPE} version {cls.VERSION} is already declared by "
+                f"{self._classes[key].__name__}"
+            )
+        if self._closed:
+            raise TypeError(
+                f"{name}: the event catalogue is already built; declare event classes in "
+                f"{__name__}, above its union"
+            )
+        self._classes[key] = cls
+
+    def close(self) -> tuple[type[CatalogueEvent], ...]:
+        """Every declared class, in declaration order; no class may be declared after."""
+        self._closed = True
+        return tuple(self._classes.values())
+
+
+_REGISTRY = _EventRegistry()
 
 
 class _RegistrationEvent(CatalogueEvent):
@@ -683,64 +758,35 @@ def _tag_of(value: Any) -> str | None:
     return event_tag(event_type, version)
 
 
-AnyEvent = Annotated[
-    Union[  # noqa: UP007 - the members need Tag annotations, which the | syntax cannot carry
-        Annotated[AccountCreated, Tag("AccountCreated@1")],
-        Annotated[HackathonCreated, Tag("HackathonCreated@1")],
-        Annotated[HackathonPhaseChanged, Tag("HackathonPhaseChanged@1")],
-        Annotated[ParticipantRegistered, Tag("ParticipantRegistered@1")],
-        Annotated[TeamRegistered, Tag("TeamRegistered@1")],
-        Annotated[TeamMemberJoined, Tag("TeamMemberJoined@1")],
-        Annotated[TeamMemberLeft, Tag("TeamMemberLeft@1")],
-        Annotated[TeamWithdrawn, Tag("TeamWithdrawn@1")],
-        Annotated[JudgeEnrolled, Tag("JudgeEnrolled@1")],
-        Annotated[JudgeConflictsChanged, Tag("JudgeConflictsChanged@1")],
-        Annotated[AccountRolesChanged, Tag("AccountRolesChanged@1")],
-        Annotated[AccountErased, Tag("AccountErased@1")],
-        Annotated[SubmissionReceived, Tag("SubmissionReceived@1")],
-        Annotated[SubmissionWithdrawn, Tag("SubmissionWithdrawn@1")],
-        Annotated[JudgeAssigned, Tag("JudgeAssigned@1")],
-        Annotated[ScoreSubmitted, Tag("ScoreSubmitted@1")],
-        Annotated[ResultsPublished, Tag("ResultsPublished@1")],
-        Annotated[NotificationSent, Tag("NotificationSent@1")],
-        Annotated[NotificationFailed, Tag("NotificationFailed@1")],
-    ],
-    Discriminator(
-        _tag_of,
-        custom_error_type="unknown_event",
-        custom_error_message="unknown event type or version",
-    ),
-]
-"""Any catalogue event, chosen by its ``type`` and ``version`` together."""
-
-ANY_EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
-
-ALL_EVENT_CLASSES: tuple[type[CatalogueEvent], ...] = (
-    AccountCreated,
-    HackathonCreated,
-    HackathonPhaseChanged,
-    ParticipantRegistered,
-    TeamRegistered,
-    TeamMemberJoined,
-    TeamMemberLeft,
-    TeamWithdrawn,
-    JudgeEnrolled,
-    JudgeConflictsChanged,
-    AccountRolesChanged,
-    AccountErased,
-    SubmissionReceived,
-    SubmissionWithdrawn,
-    JudgeAssigned,
-    ScoreSubmitted,
-    ResultsPublished,
-    NotificationSent,
-    NotificationFailed,
-)
+ALL_EVENT_CLASSES: tuple[type[CatalogueEvent], ...] = _REGISTRY.close()
+"""Every catalogue class, in the order declared above (the order of ``docs/events/``)."""
 
 EVENT_CLASSES: dict[tuple[str, int], type[Envelope]] = {
     (cls.TYPE, cls.VERSION): cls for cls in ALL_EVENT_CLASSES
 }
 """Every catalogue class by (type, version)."""
+
+if TYPE_CHECKING:
+    # A type checker cannot read a union built at run time; to it, any catalogue event is a
+    # CatalogueEvent (narrow with isinstance).
+    AnyEvent: TypeAlias = CatalogueEvent
+else:
+    AnyEvent = Annotated[
+        Union[  # noqa: UP007 - built from a tuple, which the | syntax cannot take
+            tuple(
+                Annotated[cls, Tag(event_tag(cls.TYPE, cls.VERSION))] for cls in ALL_EVENT_CLASSES
+            )
+        ],
+        Discriminator(
+            _tag_of,
+            custom_error_type="unknown_event",
+            custom_error_message="unknown event type or version",
+        ),
+    ]
+"""Any catalogue event, chosen by its ``type`` and ``version`` together: the union of
+:data:`ALL_EVENT_CLASSES`, each tagged ``"<type>@<version>"``."""
+
+ANY_EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 _KNOWN_VERSIONS: dict[str, list[int]] = {}
 for _type, _version in sorted(EVENT_CLASSES):
@@ -950,12 +996,6 @@ __all__ = [
     "EVENT_CLASSES",
     "PERSONAL_DATA_FIELDS",
     "PHASES",
-    "AccountCreated",
-    "AccountCreatedPayload",
-    "AccountErased",
-    "AccountErasedPayload",
-    "AccountRolesChanged",
-    "AccountRolesChangedPayload",
     "AnyEvent",
     "AwardGranted",
     "AwardKind",
@@ -965,57 +1005,27 @@ __all__ = [
     "Channel",
     "ContactDetails",
     "EventDecodeError",
-    "HackathonCreated",
-    "HackathonCreatedPayload",
-    "HackathonPhaseChanged",
-    "HackathonPhaseChangedPayload",
     "HttpLink",
     "Id",
-    "JudgeAssigned",
-    "JudgeAssignedPayload",
-    "JudgeEnrolled",
-    "JudgeEnrolledPayload",
-    "JudgeConflictsChanged",
-    "JudgeConflictsChangedPayload",
     "Normalization",
-    "NotificationFailed",
-    "NotificationFailedPayload",
-    "NotificationSent",
-    "NotificationSentPayload",
-    "ParticipantRegistered",
-    "ParticipantRegisteredPayload",
     "PayloadPart",
     "Phase",
     "PlacedBy",
     "Producer",
     "RankingEntry",
-    "ResultsPublished",
-    "ResultsPublishedPayload",
     "Role",
     "Rubric",
     "RubricCriterion",
-    "ScoreSubmitted",
-    "ScoreSubmittedPayload",
     "Sector",
     "SeenFact",
     "SeenFacts",
     "SubmissionKind",
-    "SubmissionReceived",
-    "SubmissionReceivedPayload",
-    "SubmissionWithdrawn",
-    "SubmissionWithdrawnPayload",
-    "TeamMemberJoined",
-    "TeamMemberJoinedPayload",
-    "TeamMemberLeft",
-    "TeamMemberLeftPayload",
-    "TeamRegistered",
-    "TeamRegisteredPayload",
-    "TeamWithdrawn",
-    "TeamWithdrawnPayload",
     "TieBreak",
     "Timestamp",
     "decode_contact",
     "decode_event",
     "event_tag",
     "phase_index",
+    # Every event class and its payload model, as declared above.
+    *(name for cls in ALL_EVENT_CLASSES for name in (cls.__name__, _payload_model(cls).__name__)),
 ]

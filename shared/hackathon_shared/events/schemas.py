@@ -2,6 +2,10 @@
 
 The schema of every (type, version) is generated from its envelope class into ``docs/events/``
 as ``<Type>.v<version>.json``, together with ``index.json`` and a ``README.md`` listing them.
+The classes and their order are those of
+:data:`~hackathon_shared.events.catalogue.ALL_EVENT_CLASSES`: every event class declared in the
+catalogue, in declaration order. A new type therefore needs nothing here, only a run of the
+command below.
 Once committed, those files are the published contract of that version: a later change to the
 model must stay compatible with them (see :func:`breaking_changes`); an incompatible change
 needs a new version of the type instead.

@@ -22,7 +22,7 @@ from hackathon_shared.db import Database
 from hackathon_shared.log_end import LogEndError, LogEnds, partition_of
 from hackathon_shared.metrics import BARRIER_WAIT, CATCHING_UP
 from hackathon_shared.positions import Progress, read_positions
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, catching_up
 from hackathon_shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,6 @@ _synced: contextvars.ContextVar[set[TopicPartition] | None] = contextvars.Contex
 
 Facts = Mapping[str, Iterable[str] | None]
 """Unprefixed topic → the keys whose facts matter, or None for every partition."""
-
-
-def catching_up(detail: str) -> ProblemError:
-    return ProblemError(503, "catching-up", detail, headers={"Retry-After": "1"})
 
 
 def begin_request() -> contextvars.Token[set[TopicPartition] | None]:

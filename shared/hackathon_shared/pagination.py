@@ -21,7 +21,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from hackathon_shared.api.timestamps import within_range
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, invalid_field
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -67,9 +67,4 @@ def _a_time_in_range(value: Any) -> bool:
 
 
 def invalid_cursor() -> ProblemError:
-    return ProblemError(
-        422,
-        "validation",
-        "invalid fields: cursor",
-        extra={"errors": [{"field": "cursor", "message": "not a cursor this list gave out"}]},
-    )
+    return invalid_field("cursor", "not a cursor this list gave out")

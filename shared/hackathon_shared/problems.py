@@ -1,10 +1,31 @@
-"""RFC 9457 problem details for every HTTP error a service or the gateway returns."""
+"""RFC 9457 problem details for every HTTP error a service or the gateway returns.
+
+A problem answer that is given from more than one place is built by one helper here, so that
+its sites cannot drift apart:
+
+- 422 ``validation``: :func:`invalid_fields` (every offending field, each with its message;
+  ``detail`` is ``invalid fields: a, b``) and :func:`invalid_field` (just one). FastAPI's own
+  request validation, the unknown query parameters, a bad cursor and every rule a use case
+  checks on a field use them.
+- 503: :func:`catching_up` (the read barrier's bound passed), :func:`database_busy` (SQLite's
+  write lock held past the busy timeout), :func:`service_unavailable` and, its 504 sibling,
+  :func:`upstream_timeout` (the gateway's answers for a service it cannot use).
+- ``Retry-After`` is written in one way: ``ProblemError(..., retry_after=seconds)``, which the
+  503 helpers above and the 429s (rate limits, the sign-in lock, the stream cap) use.
+
+Each helper spells its ``type`` out (``ProblemError(503, "catching-up", ...)``) rather than
+taking it as an argument: the gateway's OpenAPI test finds every type the code can answer with
+by that spelling, and fails when one is not described. The rules' own refusals (409
+``team-full``, 403 ``not-a-member``, the ``...-not-found`` 404s) stay where their rule is:
+each is one answer given from one place, whose detail is its own, and ``ProblemError`` already
+gives them their shape and title."""
 
 from __future__ import annotations
 
 import logging
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -77,7 +98,8 @@ class ValidationProblem(Problem):
 class ProblemError(Exception):
     """Raise from a route or a use case to answer with a problem document.
 
-    ``kind`` names the rule, e.g. ``team-full``; it becomes the ``type`` URI."""
+    ``kind`` names the rule, e.g. ``team-full``; it becomes the ``type`` URI. ``retry_after``
+    (whole seconds) adds the ``Retry-After`` header that tells a client when to come back."""
 
     def __init__(
         self,
@@ -88,6 +110,7 @@ class ProblemError(Exception):
         title: str | None = None,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -95,7 +118,75 @@ class ProblemError(Exception):
         self.detail = detail
         self.title = title or _TITLES.get(status, "Error")
         self.extra = extra or {}
+        if retry_after is not None:
+            headers = {**(headers or {}), "Retry-After": _delay_seconds(retry_after)}
         self.headers = headers
+
+    def response(self) -> JSONResponse:
+        """This problem as an answer, for code that answers rather than raises (an exception
+        handler, an ASGI middleware, the gateway's proxy)."""
+        return problem_response(
+            self.status,
+            self.kind,
+            self.detail,
+            title=self.title,
+            extra=self.extra,
+            headers=self.headers,
+        )
+
+
+def _delay_seconds(seconds: int) -> str:
+    """``Retry-After`` as RFC 9110's delay-seconds: a whole, non-negative number."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        raise ValueError(f"Retry-After is a whole number of seconds, not {seconds!r}")
+    return str(seconds)
+
+
+# ---- the problem answers given from more than one place (see the module's docstring)
+
+BUSY_RETRY_AFTER_SECONDS = 1
+"""When a client may try again after a 503 ``catching-up`` or ``database-busy``: both pass as
+soon as the events are applied or the write lock is free, which takes well under a second."""
+
+
+def invalid_fields(errors: Sequence[Mapping[str, str]]) -> ProblemError:
+    """The 422 ``validation`` problem naming each offending field, in the order given: every
+    item has a ``field`` (a dotted path into the body or the query) and a ``message``."""
+    named = [{"field": e["field"], "message": e["message"]} for e in errors]
+    if not named:
+        raise ValueError("a validation problem names at least one field")
+    fields = ", ".join(e["field"] for e in named)
+    return ProblemError(422, "validation", f"invalid fields: {fields}", extra={"errors": named})
+
+
+def invalid_field(field: str, message: str) -> ProblemError:
+    """The 422 ``validation`` problem for one offending ``field``."""
+    return invalid_fields([{"field": field, "message": message}])
+
+
+def catching_up(detail: str) -> ProblemError:
+    """503: the service could not reach the event log's end in time, so it decided nothing."""
+    return ProblemError(503, "catching-up", detail, retry_after=BUSY_RETRY_AFTER_SECONDS)
+
+
+def database_busy() -> ProblemError:
+    """503: the database's write lock was held past the busy timeout; nothing was changed."""
+    return ProblemError(
+        503,
+        "database-busy",
+        "the service's database is busy; nothing was changed, try again",
+        retry_after=BUSY_RETRY_AFTER_SECONDS,
+    )
+
+
+def service_unavailable(service: str) -> ProblemError:
+    """503 from the gateway: the service that owns the request could not be reached."""
+    return ProblemError(503, "service-unavailable", f"the {service} service is unavailable")
+
+
+def upstream_timeout(service: str) -> ProblemError:
+    """504 from the gateway: the service that owns the request did not answer in time."""
+    return ProblemError(504, "upstream-timeout", f"the {service} service did not answer in time")
 
 
 def problem_response(
@@ -136,7 +227,7 @@ def _error_field(error: Any) -> str:
     return _field_path(error.get("loc", ()))
 
 
-def _database_busy(error: BaseException) -> bool:
+def _is_database_busy(error: BaseException) -> bool:
     """SQLite's "database is locked": another process held the write lock past the busy
     timeout, and the transaction was rolled back. SQLAlchemy is looked up, not imported: the
     gateway, which has no database, shares these handlers and never loads it (22 MiB)."""
@@ -151,28 +242,17 @@ def _database_busy(error: BaseException) -> bool:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(
-            exc.status, exc.kind, exc.detail, title=exc.title, extra=exc.extra, headers=exc.headers
-        )
+        return exc.response()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(list(exc.errors()))
-        fields = ", ".join(e["field"] for e in errors)
-        return problem_response(
-            422, "validation", f"invalid fields: {fields}", extra={"errors": errors}
-        )
+        return invalid_fields(validation_errors(list(exc.errors()))).response()
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        if _database_busy(exc):
+        if _is_database_busy(exc):
             log.warning("database busy: %s", exc.__class__.__name__)
-            return problem_response(
-                503,
-                "database-busy",
-                "the service's database is busy; nothing was changed, try again",
-                headers={"Retry-After": "1"},
-            )
+            return database_busy().response()
         log.exception("unhandled error", exc_info=exc)
         return problem_response(500, "internal-error", "something went wrong on our side")
 

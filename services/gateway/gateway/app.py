@@ -21,7 +21,7 @@ from gateway.routes import router
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 from hackathon_shared.logging_setup import configure_logging
-from hackathon_shared.problems import install_problem_handlers, problem_response
+from hackathon_shared.problems import install_problem_handlers, invalid_field
 from hackathon_shared.process_tuning import NO_FASTAPI_TELEMETRY, freeze_startup_objects
 
 DESCRIPTION = """The public HTTP API v1 for frontend clients.
@@ -124,12 +124,7 @@ def _refuse_unreadable_bodies_as_invalid(app: FastAPI) -> None:
 
     async def unreadable(request: Request, error: Exception) -> Response:
         if isinstance(error, StarletteHTTPException) and error.status_code == 400:
-            return problem_response(
-                422,
-                "validation",
-                "invalid fields: body",
-                extra={"errors": [{"field": "body", "message": "not JSON text in UTF-8"}]},
-            )
+            return invalid_field("body", "not JSON text in UTF-8").response()
         answer = shared(request, error)
         return await answer if inspect.isawaitable(answer) else answer
 

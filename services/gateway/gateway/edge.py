@@ -105,7 +105,7 @@ class RateLimiter:
             429,
             "rate-limited",
             f"too many requests; try again in {retry_after} s",
-            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
         )
 
 

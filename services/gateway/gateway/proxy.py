@@ -21,7 +21,7 @@ from starlette.background import BackgroundTask
 from gateway.edge import client_address
 from gateway.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnavailable, chosen_headers
 from hackathon_shared.client_address import CLIENT_HEADER, ClientAttestation
-from hackathon_shared.problems import problem_response
+from hackathon_shared.problems import service_unavailable, upstream_timeout
 
 FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
 PASSED_HEADERS = ("content-type", "retry-after", "www-authenticate", "x-event-delivery")
@@ -139,7 +139,5 @@ async def _passed_on(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
 
 def _refusal(service: str, error: Exception) -> Response:
     if isinstance(error, UpstreamTimeout):
-        return problem_response(
-            504, "upstream-timeout", f"the {service} service did not answer in time"
-        )
-    return problem_response(503, "service-unavailable", f"the {service} service is unavailable")
+        return upstream_timeout(service).response()
+    return service_unavailable(service).response()

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyQuery
 from pydantic import BaseModel
 
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import invalid_fields
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -58,13 +58,6 @@ def unknown_query_parameters(request: Request) -> list[str]:
 async def refuse_unknown_query_parameters(request: Request) -> None:
     unknown = unknown_query_parameters(request)
     if unknown:
-        raise ProblemError(
-            422,
-            "validation",
-            f"invalid fields: {', '.join(unknown)}",
-            extra={
-                "errors": [
-                    {"field": name, "message": "unknown query parameter"} for name in unknown
-                ]
-            },
+        raise invalid_fields(
+            [{"field": name, "message": "unknown query parameter"} for name in unknown]
         )

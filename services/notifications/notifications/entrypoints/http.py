@@ -77,7 +77,7 @@ class OpenStreams:
                 429,
                 "too-many-streams",
                 f"at most {limit} notification streams per account; close one first",
-                headers={"Retry-After": "5"},
+                retry_after=5,
             )
         self.counts[account_id] += 1
 

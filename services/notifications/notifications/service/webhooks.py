@@ -18,7 +18,7 @@ from hackathon_shared.api.notifications import (
 from hackathon_shared.auth import Principal
 from hackathon_shared.db import Database
 from hackathon_shared.keyset import keyset_page
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, invalid_field
 from notifications.adapters.tables import DeliveryRow, KnownHackathon, WebhookRow
 from notifications.adapters.webhook_client import check_destination
 from notifications.domain.webhooks import UnsafeWebhookUrl
@@ -35,12 +35,7 @@ async def register_webhook(
     try:
         await check_destination(new.url, allow_private)
     except UnsafeWebhookUrl as error:
-        raise ProblemError(
-            422,
-            "validation",
-            "invalid fields: url",
-            extra={"errors": [{"field": "url", "message": str(error)}]},
-        ) from None
+        raise invalid_field("url", str(error)) from None
     row = WebhookRow(
         webhook_id=f"whk_{uuid.uuid4().hex}",
         hackathon_id=hackathon_id,

@@ -42,7 +42,7 @@ class SignInPolicy:
             429,
             "too-many-sign-in-attempts",
             "too many failed sign-ins from this client for this account; try again later",
-            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
         )
 
     def delay(self, email_failures: int) -> float:

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, invalid_field
 from hackathon_shared.text import comparison_key
 
 NAME_KEY_MAX_LENGTH = 400
@@ -32,14 +32,7 @@ def name_key(name: str) -> str:
     say) is refused as invalid."""
     key = comparison_key(name)
     if len(key) > NAME_KEY_MAX_LENGTH:
-        raise ProblemError(
-            422,
-            "validation",
-            "invalid fields: name",
-            extra={
-                "errors": [{"field": "name", "message": "the name is too long once normalised"}]
-            },
-        )
+        raise invalid_field("name", "the name is too long once normalised")
     return key
 
 

@@ -30,7 +30,7 @@ from hackathon_shared.events.catalogue import (
 )
 from hackathon_shared.keyset import keyset_page
 from hackathon_shared.outbox import Outbox
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, invalid_field
 from registration.adapters.tables import (
     AccountRow,
     HackathonRow,
@@ -221,19 +221,7 @@ class Teams:
                 await _require_in_no_team(session, hackathon_id, account_id)
                 challenges = {c["challenge_id"] for c in hackathon.definition["challenges"]}
                 if challenge_id not in challenges:
-                    raise ProblemError(
-                        422,
-                        "validation",
-                        "invalid fields: challenge_id",
-                        extra={
-                            "errors": [
-                                {
-                                    "field": "challenge_id",
-                                    "message": "not a challenge of this hackathon",
-                                }
-                            ]
-                        },
-                    )
+                    raise invalid_field("challenge_id", "not a challenge of this hackathon")
                 key = name_key(name)
                 active = select(TeamRow).where(
                     TeamRow.hackathon_id == hackathon_id, TeamRow.status == "active"

@@ -81,6 +81,12 @@ def platform(
             drop_postgres_database(url.rsplit("/", 1)[1])
 
 
+def live_database_url(platform: Platform, service: str) -> str:
+    """The URL of ``service``'s database in the running platform."""
+    url = platform.config.database_urls.get(service)
+    return url or f"sqlite:///{(platform.config.data_dir / f'{service}.db').resolve()}"
+
+
 def unique_email(name: str = "person") -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}@example.org"
 

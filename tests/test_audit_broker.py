@@ -39,7 +39,7 @@ from tests.journey_helpers import (
     submit,
     team_of,
 )
-from tests.platform_fixtures import Api
+from tests.platform_fixtures import Api, live_database_url
 from tests.polling import wait_until
 
 Json = dict[str, Any]
@@ -144,11 +144,6 @@ async def cli(*args: str) -> tuple[int, str, str]:
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
-
-
-def live_database_url(platform: Platform, service: str) -> str:
-    url = platform.config.database_urls.get(service)
-    return url or f"sqlite:///{(platform.config.data_dir / f'{service}.db').resolve()}"
 
 
 async def test_a_judged_hackathon_verifies_clean_and_rebuilds_equal(

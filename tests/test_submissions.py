@@ -62,7 +62,7 @@ from tests.journey_helpers import (
     submit,
     team_of,
 )
-from tests.platform_fixtures import Api, events_on
+from tests.platform_fixtures import Api, events_on, live_database_url
 
 CONTENT_FIELDS = ("title", "summary", "kind", "repo_url", "demo_url")
 
@@ -496,11 +496,6 @@ async def test_a_member_who_left_loses_access_while_the_team_goes_on(api: Api) -
 # --------------------------------------------------------------------------------------------
 
 
-def live_database_url(platform: Platform) -> str:
-    url = platform.config.database_urls.get("submissions")
-    return url or f"sqlite:///{(platform.config.data_dir / 'submissions.db').resolve()}"
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
@@ -577,7 +572,7 @@ async def test_the_view_rebuilt_from_the_log_equals_the_live_one(api: Api, tmp_p
 
     # So the live view has applied everything the log holds now: a view rebuilt from the
     # log equals it at once.
-    live = Database(live_database_url(api.platform))
+    live = Database(live_database_url(api.platform, "submissions"))
     try:
         current = await view_of_hackathon(live, hackathon.hackathon_id)
     finally:

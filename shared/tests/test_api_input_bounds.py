@@ -43,6 +43,7 @@ VALID_BODIES: list[tuple[type[BaseModel], dict[str, Any]]] = [
     (hackathons.NewTeam, {"name": "Owls", "challenge_id": "chl_1"}),
     (hackathons.JoinTeam, {"invite_code": "code"}),
     (hackathons.NewJudge, {"email": "dee@example.org", "conflicts": []}),
+    (hackathons.JudgeConflicts, {"conflicts": ["team_1"]}),
     (submissions.SubmissionIn, {"title": "Mesh", "summary": "s", "kind": "social"}),
     (judging.ScoresIn, {"scores": {"impact": 7}}),
     (notifications.NewWebhook, {"url": "https://example.org/h", "secret": "s" * 16}),

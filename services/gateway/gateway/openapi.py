@@ -64,12 +64,15 @@ PROBLEM_KINDS: dict[str, str] = {
     "team-not-found": "no such team",
     "submission-not-found": "no such submission (or the team has not submitted yet)",
     "account-not-found": "no account has this e-mail address",
+    "judge-not-found": "the account is not a judge of this hackathon",
     "results-not-published": "the results are not published yet",
     # who may do what
     "not-registered": "register for the hackathon first",
     "wrong-invite-code": "the invite code is not this team's",
     "not-a-member": "only the team's members may do this",
     "not-assigned": "only a judge assigned to the submission scores it",
+    "conflict-of-interest": "the judge is or was a member of the team, or declared a "
+    "conflict with it",
     "not-published": "the leaderboard is public only once results are published",
     # rules of the current state
     "phase-transition": "only the next phase forward (draft, registration, hacking, judging)",

@@ -212,3 +212,16 @@ class NewJudge(InputModel):
 
 class JudgeAnswer(BaseModel):
     judge_id: str
+
+
+class JudgeConflicts(InputModel):
+    """A judge's declared conflicts, replacing the earlier ones (team ids of the hackathon).
+    Teams the judge is or was a member of conflict without being declared."""
+
+    conflicts: list[Reference] = Field(max_length=1000)
+
+
+class JudgeView(BaseModel):
+    hackathon_id: str
+    judge_id: str
+    conflicts: list[str]

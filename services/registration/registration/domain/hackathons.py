@@ -13,6 +13,11 @@ ORGANIZER_MOVES = dict(itertools.pairwise(PHASES[:-1]))
 """draft → registration → hacking → judging: the moves an organizer makes."""
 TEAM_PHASES = frozenset({"registration", "hacking"})  # teams form and change
 REGISTRATION_PHASES = frozenset({"registration", "hacking"})
+JUDGE_ENROLMENT_PHASES = frozenset({"draft", "registration", "hacking", "judging"})
+CONFLICT_CHANGE_PHASES = frozenset({"draft", "registration", "hacking"})
+"""A judge's declared conflicts change before judging: assignment happens in judging only,
+so no assignment can have been decided on the conflicts being replaced (registration owns
+the phase, so this cannot race with scoring's assignment)."""
 # ``finished`` is reached only when scoring publishes the results.
 
 

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from hackathon_shared.api.hackathons import (
     HackathonView,
     JudgeAnswer,
+    JudgeConflicts,
+    JudgeView,
     NewHackathon,
     NewJudge,
     NewRegistration,
@@ -88,3 +90,24 @@ async def enrol_judge(
 ) -> JudgeAnswer:
     judge_id = await service.enrol_judge(hackathon_id, body.email, body.conflicts, request_id)
     return JudgeAnswer(judge_id=judge_id)
+
+
+@router.put(
+    "/hackathons/{hackathon_id}/judges/{judge_id}/conflicts",
+    response_model=JudgeView,
+    dependencies=[CAUGHT_UP],
+)
+async def change_judge_conflicts(
+    hackathon_id: str,
+    judge_id: str,
+    body: JudgeConflicts,
+    organizer: LiveOrganizer,
+    service: HackathonsService,
+    request_id: RequestId,
+) -> JudgeView:
+    judge = await service.change_conflicts(
+        hackathon_id, judge_id, body.conflicts, organizer.account_id, request_id
+    )
+    return JudgeView(
+        hackathon_id=judge.hackathon_id, judge_id=judge.account_id, conflicts=judge.conflicts
+    )

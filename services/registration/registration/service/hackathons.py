@@ -19,6 +19,8 @@ from hackathon_shared.events.catalogue import (
     HackathonCreatedPayload,
     HackathonPhaseChanged,
     HackathonPhaseChangedPayload,
+    JudgeConflictsChanged,
+    JudgeConflictsChangedPayload,
     JudgeEnrolled,
     JudgeEnrolledPayload,
     ParticipantRegistered,
@@ -28,7 +30,7 @@ from hackathon_shared.events.catalogue import (
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.keyset import keyset_page
 from hackathon_shared.outbox import Outbox
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, invalid_field
 from registration.adapters.tables import (
     AccountRow,
     HackathonRow,
@@ -38,6 +40,8 @@ from registration.adapters.tables import (
 )
 from registration.domain.accounts import normalise_email
 from registration.domain.hackathons import (
+    CONFLICT_CHANGE_PHASES,
+    JUDGE_ENROLMENT_PHASES,
     REGISTRATION_PHASES,
     check_organizer_move,
     new_challenge_id,
@@ -231,39 +235,14 @@ class Hackathons:
     ) -> str:
         async with self.db.transaction() as session:
             hackathon = await load_hackathon(session, hackathon_id, lock=True)
-            require_phase(
-                hackathon.phase,
-                frozenset({"draft", "registration", "hacking", "judging"}),
-                "enrolling judges",
-            )
+            require_phase(hackathon.phase, JUDGE_ENROLMENT_PHASES, "enrolling judges")
             found = await session.exec(
                 select(AccountRow).where(AccountRow.email == normalise_email(email))
             )
             account = found.first()
             if account is None:
                 raise ProblemError(404, "account-not-found", "no account has this e-mail address")
-            conflicts = sorted(set(conflicts))
-            if conflicts:
-                known = await session.exec(
-                    select(TeamRow.team_id).where(
-                        TeamRow.hackathon_id == hackathon_id, col(TeamRow.team_id).in_(conflicts)
-                    )
-                )
-                unknown: list[str] = sorted(set(conflicts) - set(known.all()))
-                if unknown:
-                    raise ProblemError(
-                        422,
-                        "validation",
-                        "invalid fields: conflicts",
-                        extra={
-                            "errors": [
-                                {
-                                    "field": "conflicts",
-                                    "message": f"not teams of this hackathon: {', '.join(unknown)}",
-                                }
-                            ]
-                        },
-                    )
+            conflicts = await _teams_of_hackathon(session, hackathon_id, conflicts)
             if await session.get(JudgeRow, (hackathon_id, account.account_id)) is not None:
                 raise ProblemError(409, "already-enrolled", "this judge is enrolled already")
             session.add(
@@ -286,6 +265,44 @@ class Hackathons:
             )
         return account.account_id
 
+    async def change_conflicts(
+        self,
+        hackathon_id: str,
+        judge_id: str,
+        conflicts: list[str],
+        organizer_id: str,
+        correlation_id: str | None,
+    ) -> JudgeRow:
+        """Replace a judge's declared conflicts (before judging: ``CONFLICT_CHANGE_PHASES``).
+        An unchanged list changes nothing and publishes nothing."""
+        async with self.db.transaction() as session:
+            hackathon = await load_hackathon(session, hackathon_id, lock=True)
+            judge = await session.get(JudgeRow, (hackathon_id, judge_id), with_for_update=True)
+            if judge is None:
+                raise ProblemError(
+                    404, "judge-not-found", f"{judge_id} is not a judge of this hackathon"
+                )
+            require_phase(hackathon.phase, CONFLICT_CHANGE_PHASES, "changing a judge's conflicts")
+            conflicts = await _teams_of_hackathon(session, hackathon_id, conflicts)
+            if conflicts == sorted(judge.conflicts):
+                return judge
+            judge.conflicts = conflicts
+            session.add(judge)
+            await session.flush()
+            await self.outbox.append(
+                session,
+                JudgeConflictsChanged,
+                JudgeConflictsChangedPayload(
+                    hackathon_id=hackathon_id,
+                    judge_id=judge_id,
+                    conflicts=conflicts,
+                    changed_by=organizer_id,
+                ),
+                aggregate_id=hackathon_id,
+                correlation_id=correlation_id,
+            )
+        return judge
+
     async def on_scoring_event(self, session: AsyncSession, event: Envelope) -> None:
         """Event handler: published results finish the hackathon."""
         if not isinstance(event, ResultsPublished):
@@ -299,3 +316,22 @@ class Hackathons:
         await self._move(
             session, row, "finished", SYSTEM_ACTOR, event.correlation_id, str(event.event_id)
         )
+
+
+async def _teams_of_hackathon(
+    session: AsyncSession, hackathon_id: str, conflicts: list[str]
+) -> list[str]:
+    """The declared conflicts, sorted and without repeats; each must be a team of this
+    hackathon (422 on ``conflicts`` naming the others)."""
+    wanted = sorted(set(conflicts))
+    if not wanted:
+        return wanted
+    known = await session.exec(
+        select(TeamRow.team_id).where(
+            TeamRow.hackathon_id == hackathon_id, col(TeamRow.team_id).in_(wanted)
+        )
+    )
+    unknown: list[str] = sorted(set(wanted) - set(known.all()))
+    if unknown:
+        raise invalid_field("conflicts", f"not teams of this hackathon: {', '.join(unknown)}")
+    return wanted

@@ -56,6 +56,20 @@ class KnownTeam(ScoringTable, table=True):
     withdrawn: bool = False
 
 
+class KnownMembership(ScoringTable, table=True):
+    """An account that is or was a member of a team (`TeamRegistered`, `TeamMemberJoined`).
+    Leaving does not remove the row: a former member conflicts with the team all the same."""
+
+    __tablename__ = "known_memberships"
+    __table_args__ = (
+        sa.Index("ix_known_memberships_hackathon_account", "hackathon_id", "account_id"),
+    )
+
+    team_id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(primary_key=True, max_length=64)
+    hackathon_id: str = Field(max_length=64)
+
+
 class KnownSubmission(ScoringTable, table=True):
     __tablename__ = "known_submissions"
 

@@ -39,17 +39,19 @@ from hackathon_shared.events.catalogue import (
 from hackathon_shared.keyset import keyset_page
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.positions import seen_facts
-from hackathon_shared.problems import ProblemError
+from hackathon_shared.problems import ProblemError, invalid_fields
 from scoring.adapters.tables import (
     AssignmentRow,
     JudgedHackathon,
     KnownJudge,
+    KnownMembership,
     KnownSubmission,
     KnownTeam,
     ResultsRow,
     ScoreRow,
 )
 from scoring.domain.assignment import Judge, SubmissionToJudge, assign
+from scoring.domain.conflicts import Conflicts
 from scoring.domain.leaderboard import (
     Criterion,
     Entrant,
@@ -60,11 +62,6 @@ from scoring.domain.leaderboard import (
     weighted_total,
 )
 from scoring.domain.placing import TIE_BREAK
-
-
-def _invalid(errors: list[dict[str, str]]) -> ProblemError:
-    fields = ", ".join(e["field"] for e in errors)
-    return ProblemError(422, "validation", f"invalid fields: {fields}", extra={"errors": errors})
 
 
 def check_scores(criteria: list[dict[str, Any]], values: dict[str, float]) -> None:
@@ -87,7 +84,7 @@ def check_scores(criteria: list[dict[str, Any]], values: dict[str, float]) -> No
     for key in sorted(set(values) - set(known)):
         errors.append({"field": f"scores.{key}", "message": "not a criterion of this rubric"})
     if errors:
-        raise _invalid(errors)
+        raise invalid_fields(errors)
 
 
 async def _hackathon(session: AsyncSession, hackathon_id: str, *, lock: bool) -> JudgedHackathon:
@@ -138,6 +135,7 @@ class _ScoreFacts:
     results_published: bool
     team_withdrawn: bool
     revision: int  # of the judge's score so far, 0 if none
+    conflicts: Conflicts  # of the judge, as far as the submission's team is concerned
 
 
 async def _score_facts(
@@ -159,10 +157,45 @@ async def _score_facts(
         .where(col(ScoreRow.submission_id) == sid, col(ScoreRow.judge_id) == judge_id)
         .scalar_subquery()
     )
+    member = sa.exists().where(
+        col(KnownMembership.team_id) == submission.team_id,
+        col(KnownMembership.account_id) == judge_id,
+    )
+    declared = (
+        select(KnownJudge.conflicts)
+        .where(
+            col(KnownJudge.hackathon_id) == submission.hackathon_id,
+            col(KnownJudge.judge_id) == judge_id,
+        )
+        .scalar_subquery()
+    )
     row = (
-        await session.exec(select(assigned, published, withdrawn, sa.func.coalesce(revision, 0)))
+        await session.execute(
+            sa.select(
+                assigned, published, withdrawn, sa.func.coalesce(revision, 0), member, declared
+            )
+        )
     ).one()
-    return _ScoreFacts(bool(row[0]), bool(row[1]), bool(row[2]), int(row[3]))
+    conflicts = Conflicts.of(row[5] or (), [submission.team_id] if row[4] else ())
+    return _ScoreFacts(bool(row[0]), bool(row[1]), bool(row[2]), int(row[3]), conflicts)
+
+
+async def _judges_conflicts(
+    session: AsyncSession, hackathon_id: str, judges: Iterable[KnownJudge]
+) -> dict[str, Conflicts]:
+    """Each enrolled judge's conflicts: declared, and the teams they are or were in."""
+    panel = list(judges)
+    member_of: dict[str, set[str]] = {}
+    if panel:
+        found = await session.exec(
+            select(KnownMembership.account_id, KnownMembership.team_id).where(
+                col(KnownMembership.hackathon_id) == hackathon_id,
+                col(KnownMembership.account_id).in_([j.judge_id for j in panel]),
+            )
+        )
+        for account_id, team_id in found.all():
+            member_of.setdefault(account_id, set()).add(team_id)
+    return {j.judge_id: Conflicts.of(j.conflicts, member_of.get(j.judge_id, ())) for j in panel}
 
 
 def _require_judging(hackathon: JudgedHackathon, what: str) -> None:
@@ -211,9 +244,10 @@ class Judging:
             ).all():
                 existing.setdefault(row.submission_id, []).append(row.judge_id)
             teams = {s.submission_id: s.team_id for s in submissions}
+            conflicts = await _judges_conflicts(session, hackathon_id, judges)
             result = assign(
                 [SubmissionToJudge(s.submission_id, s.team_id) for s in submissions],
-                [Judge(j.judge_id, frozenset(j.conflicts)) for j in judges],
+                [Judge(judge_id, c.teams) for judge_id, c in conflicts.items()],
                 hackathon.judges_per_submission,
                 existing,
             )
@@ -330,6 +364,12 @@ class Judging:
             if not facts.assigned:
                 raise ProblemError(
                     403, "not-assigned", "only a judge assigned to this submission scores it"
+                )
+            conflict = facts.conflicts.reason(submission.team_id)
+            if conflict is not None:
+                # An assignment from before this rule, or a conflict declared since.
+                raise ProblemError(
+                    403, "conflict-of-interest", f"you may not judge this team: {conflict}"
                 )
             # Published results say more than the phase (which follows as registration's
             # event), so they are checked first.

@@ -21,11 +21,13 @@ from hackathon_shared.events.catalogue import (
     HackathonCreated,
     HackathonPhaseChanged,
     JudgeAssigned,
+    JudgeConflictsChanged,
     JudgeEnrolled,
     ResultsPublished,
     ScoreSubmitted,
     SubmissionReceived,
     SubmissionWithdrawn,
+    TeamMemberJoined,
     TeamRegistered,
     TeamWithdrawn,
     phase_index,
@@ -35,6 +37,7 @@ from scoring.adapters.tables import (
     AssignmentRow,
     JudgedHackathon,
     KnownJudge,
+    KnownMembership,
     KnownSubmission,
     KnownTeam,
     ResultsRow,
@@ -43,6 +46,18 @@ from scoring.adapters.tables import (
 
 HackathonEvents = (HackathonCreated, HackathonPhaseChanged)
 TeamEvents = (TeamRegistered, TeamWithdrawn)
+JudgeEvents = (JudgeEnrolled, JudgeConflictsChanged)
+
+
+def _memberships(event: Envelope) -> list[tuple[str, str]]:
+    """The (team, account) memberships an event starts."""
+    if isinstance(event, TeamRegistered):
+        return [(event.payload.team_id, member) for member in event.payload.members]
+    if isinstance(event, TeamMemberJoined):
+        return [(event.payload.team_id, event.payload.account_id)]
+    return []
+
+
 SubmissionEvents = (SubmissionReceived, SubmissionWithdrawn)
 
 
@@ -59,9 +74,10 @@ async def _rows_for(session: AsyncSession, batch: Batch) -> Rows:
         [
             (e.payload.hackathon_id, e.payload.judge_id)
             for e in events
-            if isinstance(e, JudgeEnrolled)
+            if isinstance(e, JudgeEvents)
         ],
     )
+    await rows.load(KnownMembership, [key for e in events for key in _memberships(e)])
     await rows.load(KnownTeam, [e.payload.team_id for e in events if isinstance(e, TeamEvents)])
     await rows.load(
         KnownSubmission,
@@ -107,9 +123,18 @@ async def _apply(rows: Rows, event: Envelope) -> None:
                     conflicts=list(enrolled.conflicts),
                 )
             )
+    elif isinstance(event, JudgeConflictsChanged):
+        changed = event.payload
+        judge = await rows.get(KnownJudge, (changed.hackathon_id, changed.judge_id))
+        if judge is not None:  # causal order: the enrolment is earlier in the same chain
+            judge.conflicts = list(changed.conflicts)
+            rows.add(judge)
     elif isinstance(event, TeamRegistered):
         if await rows.get(KnownTeam, event.payload.team_id) is None:
             rows.add(KnownTeam(team_id=event.payload.team_id, name=event.payload.name))
+        await _add_memberships(rows, event.payload.hackathon_id, _memberships(event))
+    elif isinstance(event, TeamMemberJoined):
+        await _add_memberships(rows, event.payload.hackathon_id, _memberships(event))
     elif isinstance(event, TeamWithdrawn):
         team = await rows.get(KnownTeam, event.payload.team_id)
         if team is not None:
@@ -136,6 +161,16 @@ async def _apply(rows: Rows, event: Envelope) -> None:
         if row is not None:
             row.withdrawn = True
             rows.add(row)
+
+
+async def _add_memberships(
+    rows: Rows, hackathon_id: str, memberships: list[tuple[str, str]]
+) -> None:
+    for team_id, account_id in memberships:
+        if await rows.get(KnownMembership, (team_id, account_id)) is None:
+            rows.add(
+                KnownMembership(team_id=team_id, account_id=account_id, hackathon_id=hackathon_id)
+            )
 
 
 async def replay_own_event(session: AsyncSession, event: Envelope) -> None:

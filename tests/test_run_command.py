@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,15 +16,17 @@ from pathlib import Path
 import httpx
 
 from hackathon_shared.ports import free_ports, port_is_free
+from tests.database_fixtures import drop_postgres_database, postgres_url, require_postgres
 from tests.polling import wait_until
 
 
 class RunCommand:
     """``hackathon run`` in a child process, its output collected line by line."""
 
-    def __init__(self, data_dir: Path, gateway_port: int, broker_port: int) -> None:
+    def __init__(self, data_dir: Path, gateway_port: int, broker_port: int, *options: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HACKATHON_")}
         env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        env.pop("DATABASE_URL", None)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -36,6 +39,7 @@ class RunCommand:
                 str(broker_port),
                 "--data-dir",
                 str(data_dir),
+                *options,
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -63,6 +67,26 @@ class RunCommand:
 
         await wait_until(seen, timeout=timeout, message=f"{text!r} in:\n{self.output}")
 
+    def child(self, module: str) -> int:
+        """The process id of the run command's child that runs ``module``'s app."""
+        wanted = f"{module}.app:create_app"
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(
+                    line.split(":\t", 1)
+                    for line in status.read_text().splitlines()
+                    if ":\t" in line
+                )
+                command = (status.parent / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                fields.get("PPid", "").strip() == str(self.process.pid)
+                and wanted.encode() in command
+            ):
+                return int(status.parent.name)
+        raise AssertionError(f"no child runs {module}:\n{self.output}")
+
     def interrupt(self) -> int:
         self.process.send_signal(signal.SIGINT)
         code = self.process.wait(timeout=60)
@@ -86,7 +110,9 @@ async def welcome_count(gateway: str, email: str, password: str) -> int:
         )
         token = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        return len((await client.get("/api/v1/notifications", headers=auth)).json()["items"])
+        feed = await client.get("/api/v1/notifications", headers=auth)
+        assert feed.status_code == 200, feed.text
+        return len(feed.json()["items"])
 
 
 async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -132,3 +158,87 @@ async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_pat
         assert await welcome_count(gateway, "ada@example.org", "ada's password") == 1
     finally:
         assert second.interrupt() == 0, second.output
+
+
+async def test_a_process_that_dies_is_started_again_and_the_platform_goes_on(
+    tmp_path: Path,
+) -> None:
+    gateway_port, broker_port = free_ports(2)
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    run = RunCommand(tmp_path / "data", gateway_port, broker_port)
+    try:
+        await run.wait_for("Press Ctrl-C to stop.")
+        await wait_until(
+            lambda: welcome_count(gateway, "cy@example.org", "cy's password"),
+            timeout=30,
+            message="Cy's welcome",
+        )
+        # Signed in once: sign-ins are rate-limited per client, and tokens outlive a restart.
+        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+            token = await client.post(
+                "/api/v1/auth/token", json={"email": "cy@example.org", "password": "cy's password"}
+            )
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        os.kill(run.child("notifications"), signal.SIGKILL)
+        await run.wait_for("notifications exited with -9; starting it again in 1 s")
+        await run.wait_for("notifications started again (restart 1 in a row)")
+
+        async def notifications_answer() -> bool:
+            async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+                answer = await client.get("/api/v1/notifications", headers=auth)
+                if answer.status_code == 503:
+                    assert answer.json()["type"].endswith("/service-unavailable"), answer.text
+                    return False
+                assert answer.status_code == 200, answer.text
+                return True
+
+        # A process starting is asynchronous by nature: until it listens, the gateway
+        # answers 503 service-unavailable for its routes.
+        await wait_until(
+            notifications_answer, timeout=60, message=f"notifications back:\n{run.output}"
+        )
+        # Someone new is welcomed by the new process, and the restart republished nothing,
+        # so Cy's welcome is still the only one.
+        await wait_until(
+            lambda: welcome_count(gateway, "dee@example.org", "dee's password"),
+            timeout=30,
+            message="Dee's welcome after the restart",
+        )
+        assert await welcome_count(gateway, "cy@example.org", "cy's password") == 1
+        assert "Stopping" not in run.output
+    finally:
+        assert run.interrupt() == 0, run.output
+
+
+async def test_the_run_command_makes_one_postgresql_database_per_service(tmp_path: Path) -> None:
+    require_postgres()
+    base = f"hackathon_run_{secrets.token_hex(4)}"
+    gateway_port, broker_port = free_ports(2)
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    run = RunCommand(
+        tmp_path / "data", gateway_port, broker_port, "--database-url", postgres_url(base)
+    )
+    try:
+        await run.wait_for("Press Ctrl-C to stop.")
+        for service in ("registration", "submissions", "scoring", "notifications"):
+            assert f"Created the database {base}_{service}" in run.output
+        assert not list((tmp_path / "data").glob("*.db")), "no SQLite file is made"
+        found = re.search(r"Organizer:\s+(\S+)\s+password: (\S+)", run.output)
+        assert found, run.output
+        assert await sign_in(gateway, *found.groups()) == 200
+    finally:
+        assert run.interrupt() == 0, run.output
+        for service in ("registration", "submissions", "scoring", "notifications"):
+            drop_postgres_database(f"{base}_{service}")
+
+
+async def test_a_database_url_that_is_not_postgresql_is_refused_clearly(tmp_path: Path) -> None:
+    gateway_port, broker_port = free_ports(2)
+    run = RunCommand(
+        tmp_path / "data", gateway_port, broker_port, "--database-url", "mysql://x@127.0.0.1/db"
+    )
+    code = run.process.wait(timeout=60)
+    run._reader.join(timeout=5)
+    assert code == 1
+    assert "could not start: --database-url takes a PostgreSQL server" in run.output
+    assert port_is_free(gateway_port) and port_is_free(broker_port)

@@ -12,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from audit.cli import add_commands as add_audit_commands
+from hackathon_cli.databases import DatabaseUrlError, create_missing, service_database_urls
 from hackathon_cli.keys import add_commands as add_key_commands
-from hackathon_cli.platform import Platform, PlatformConfig, PlatformError
+from hackathon_cli.platform import SERVICES, Platform, PlatformConfig, PlatformError
 
 DEFAULT_ORGANIZER_EMAIL = "organizer@hackathon.local"
 
@@ -49,6 +52,15 @@ def _organizer(data_dir: Path) -> tuple[str | None, str | None, bool]:
 def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     email, password, generated = _organizer(data_dir)
+    databases: dict[str, str] = {}
+    if args.database_url:
+        try:
+            databases = service_database_urls(args.database_url, SERVICES)
+            for name in create_missing(databases.values()):
+                print(f"Created the database {name}", flush=True)
+        except DatabaseUrlError as error:
+            print(f"could not start: {error}", file=sys.stderr)
+            return 1
     config = PlatformConfig(
         data_dir=data_dir,
         gateway_port=args.gateway_port,
@@ -56,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         jwt_secret=_secret_in(data_dir),
         organizer_email=email if password else None,
         organizer_password=password,
-        database_urls={},
+        database_urls=databases,
     )
     platform = Platform(config)
     print(f"Starting the hackathon platform (data in {data_dir}) ...", flush=True)
@@ -75,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Organizer:  {email}  (password from HACKATHON_ORGANIZER_PASSWORD)")
     else:
         print(f"Organizer:  {email}  (password was printed at the first start)")
+    print("Databases:  " + (_shown(databases) if databases else f"SQLite files in {data_dir}"))
     print("Logs:       " + str(data_dir / "logs"))
     print("Press Ctrl-C to stop.", flush=True)
 
@@ -88,16 +101,26 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     code = 0
     while not stopping:
-        dead = platform.exited()
-        if dead:
-            print(f"stopped unexpectedly: {', '.join(dead)}; see the logs", file=sys.stderr)
+        if platform.broker is not None and not platform.broker.running:
+            # The embedded broker keeps its log in memory only: see README, "Recovery".
+            print("the embedded broker stopped; its log is lost. Stopping.", file=sys.stderr)
             code = 1
             break
+        for line in platform.supervise():
+            print(line, file=sys.stderr, flush=True)
         time.sleep(0.5)
     print("Stopping ...", flush=True)
     platform.stop()
     print("Stopped.")
     return code
+
+
+def _shown(databases: dict[str, str]) -> str:
+    """The services' database URLs, without passwords."""
+    return ", ".join(
+        f"{service}: {make_url(url).render_as_string(hide_password=True)}"
+        for service, url in databases.items()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_parser.add_argument(
         "--data-dir", default=os.environ.get("HACKATHON_DATA_DIR", ".hackathon")
+    )
+    run_parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="a PostgreSQL server (postgresql://user@host:port/base): one database per "
+        "service, <base>_<service>, created if missing (default: SQLite files; DATABASE_URL)",
     )
     run_parser.set_defaults(handler=run)
     add_audit_commands(commands)

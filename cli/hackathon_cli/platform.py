@@ -74,6 +74,17 @@ class _Process:
     url: str
     log_path: Path
     service: str  # what its /readyz must answer as
+    port: int
+    env: dict[str, str]
+    started_at: float = field(default_factory=time.monotonic)
+    restarts: int = 0  # in a row, each after a short life (see Platform.supervise)
+    restart_at: float | None = None  # when a dead process is due to start again
+
+
+RESTART_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+"""How long the run command waits before starting a dead process again, by how many times in
+a row it died young; a process that lived ``HEALTHY_AFTER_SECONDS`` starts the count again."""
+HEALTHY_AFTER_SECONDS = 60.0
 
 
 class Platform:
@@ -121,9 +132,26 @@ class Platform:
         return env
 
     def _spawn(self, name: str, module: str, port: int, env: dict[str, str]) -> _Process:
+        process = _Process(
+            name,
+            self._popen(name, module, port, env),
+            f"http://127.0.0.1:{port}",
+            self._log_path(name),
+            module,
+            port,
+            env,
+        )
+        self.processes.append(process)
+        return process
+
+    def _log_path(self, name: str) -> Path:
         logs = self.config.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{name}.log"
+        return logs / f"{name}.log"
+
+    def _popen(
+        self, name: str, module: str, port: int, env: dict[str, str]
+    ) -> subprocess.Popen[bytes]:
         command = [
             sys.executable,
             "-m",
@@ -141,13 +169,10 @@ class Platform:
             # (docs/sign-in-and-proxies.md).
             "--no-proxy-headers",
         ]
-        with log_path.open("ab") as log_file:
-            popen = subprocess.Popen(
+        with self._log_path(name).open("ab") as log_file:
+            return subprocess.Popen(
                 command, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
             )
-        process = _Process(name, popen, f"http://127.0.0.1:{port}", log_path, module)
-        self.processes.append(process)
-        return process
 
     def _wait_ready(self, process: _Process) -> None:
         deadline = time.monotonic() + self.config.ready_timeout
@@ -230,6 +255,40 @@ class Platform:
     def exited(self) -> list[str]:
         """Names of processes that have stopped on their own."""
         return [p.name for p in self.processes if p.popen.poll() is not None]
+
+    def supervise(self, now: float | None = None) -> list[str]:
+        """Start again every process that died, each after its backoff
+        (``RESTART_BACKOFF_SECONDS``), on its port and with its environment, except that a
+        restart never republishes the outbox: the broker kept the log, so what was published
+        is there. Returns one line per death and per restart, for the run command's output."""
+        now = time.monotonic() if now is None else now
+        said: list[str] = []
+        for process in self.processes:
+            code = process.popen.poll()
+            if code is None:
+                if now - process.started_at >= HEALTHY_AFTER_SECONDS:
+                    process.restarts = 0
+                continue
+            if process.restart_at is None:
+                if now - process.started_at >= HEALTHY_AFTER_SECONDS:
+                    process.restarts = 0
+                delay = RESTART_BACKOFF_SECONDS[
+                    min(process.restarts, len(RESTART_BACKOFF_SECONDS) - 1)
+                ]
+                process.restart_at = now + delay
+                said.append(
+                    f"{process.name} exited with {code}; starting it again in {delay:g} s "
+                    f"(log: {process.log_path})"
+                )
+                continue
+            if now < process.restart_at:
+                continue
+            process.env = {**process.env, "OUTBOX_REPUBLISH_ON_START": "false"}
+            process.popen = self._popen(process.name, process.service, process.port, process.env)
+            process.started_at, process.restart_at = now, None
+            process.restarts += 1
+            said.append(f"{process.name} started again (restart {process.restarts} in a row)")
+        return said
 
     def stop(self, timeout: float = 10.0) -> None:
         for process in reversed(self.processes):

@@ -236,6 +236,8 @@ def _rebuilt_equal(
             "--live",
             live_database_url(platform, service),
             *broker,
+            "--keys",
+            str(platform.keys.trusted),
         )
         attempts.append((code, out[-3000:], err[-2000:]))
         if code == 2:

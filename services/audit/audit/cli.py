@@ -1,9 +1,9 @@
 """``hackathon audit``: export the log, verify it, rebuild a read model (and write a sample).
 
 Exit status: 0 when the log is clean (verify) or the rebuild equals the live database
-(rebuild); 1 when something was found (a finding, a difference); 2 when the audit could not
-be made (broker unreachable, unreadable export, a target database that is not empty, bad
-usage)."""
+(rebuild); 1 when something was found (a finding, a difference, an event refused for its
+signature); 2 when the audit could not be made (broker unreachable, unreadable export, a
+target database that is not empty, no trusted keys and no --no-signatures, bad usage)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from audit.report import render
 from audit.sample import LogBuilder, judged_hackathon
 from audit.verify import Verifier, collection_paused
 from hackathon_shared.settings import ServiceSettings
-from hackathon_shared.signing import load_trusted_keys
+from hackathon_shared.signing import TrustedKeys, load_trusted_keys
 
 CLEAN, FOUND, FAILED = 0, 1, 2
 REBUILDABLE = ("scoring", "submissions")  # audit.rebuild.SERVICES
@@ -66,6 +66,23 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timeout", type=float, default=120.0, help="give up reading after this many seconds"
+    )
+
+
+def _signature_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--keys`` and ``--no-signatures``, the same for every command that reads events."""
+    parser.add_argument(
+        "--keys",
+        metavar="FILE",
+        default=os.environ.get("EVENT_TRUSTED_KEYS_FILE") or None,
+        help=f"the producers' trusted public keys (docs/event-signing.md): {what} (default: "
+        "EVENT_TRUSTED_KEYS_FILE; required unless --no-signatures)",
+    )
+    parser.add_argument(
+        "--no-signatures",
+        action="store_true",
+        help="do not check who wrote the events (a log from before signing, a sample): the "
+        "report says that signatures were not checked",
     )
 
 
@@ -180,18 +197,24 @@ def _export(args: argparse.Namespace) -> int:
     return CLEAN
 
 
-def _verify(args: argparse.Namespace) -> int:
-    keys = None
+def _trusted_keys(args: argparse.Namespace) -> TrustedKeys | None:
+    """The trusted public keys ``--keys`` names; None with ``--no-signatures``. Without
+    either, the command does not run: nothing would show who wrote the events."""
     if not args.keys and not args.no_signatures:
         raise _Failure(
             "give the producers' trusted public keys (--keys FILE or EVENT_TRUSTED_KEYS_FILE): "
             "without them nothing shows who wrote the events; --no-signatures skips that check"
         )
-    if args.keys and not args.no_signatures:
-        try:
-            keys = load_trusted_keys(Path(args.keys))
-        except ValueError as error:
-            raise _Failure(str(error)) from None
+    if args.no_signatures:
+        return None
+    try:
+        return load_trusted_keys(Path(args.keys))
+    except ValueError as error:
+        raise _Failure(str(error)) from None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    keys = _trusted_keys(args)
     with collection_paused():
         verifier = Verifier(args.hackathon, keys=keys)
         source, missing = _feed(args, verifier)
@@ -208,6 +231,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     # verify do not need.
     from audit.rebuild import RebuildError, rebuild_service, render_rebuild
 
+    keys = _trusted_keys(args)
     records, _source, _missing = _read(args)
     try:
         report = asyncio.run(
@@ -217,6 +241,7 @@ def _rebuild(args: argparse.Namespace) -> int:
                 args.database,
                 live_url=args.live,
                 hackathons=args.hackathon,
+                keys=keys,
             )
         )
     except RebuildError as error:
@@ -225,14 +250,14 @@ def _rebuild(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False, default=str))
     else:
         sys.stdout.write(render_rebuild(report))
-    return CLEAN if not report.compared or report.equal else FOUND
+    return FOUND if report.found else CLEAN
 
 
 def _sample(args: argparse.Namespace) -> int:
     log = LogBuilder(prefix=args.topic_prefix)
-    first = judged_hackathon(log)
+    first = judged_hackathon(log, conflicts_changed=True)
     for _ in range(args.hackathons - 1):
-        judged_hackathon(log, organizer=first.organizer)
+        judged_hackathon(log, organizer=first.organizer, conflicts_changed=True)
     with _output(args.out) as out:
         count = write_jsonl(log.records(), out)
     print(f"wrote a sample log of {count} records", file=sys.stderr)
@@ -281,19 +306,8 @@ def add_commands(commands: Any) -> None:
         help="only this hackathon's aggregates (and the accounts they refer to); repeatable",
     )
     check.add_argument("--json", action="store_true", help="the report as JSON")
-    check.add_argument(
-        "--keys",
-        metavar="FILE",
-        default=os.environ.get("EVENT_TRUSTED_KEYS_FILE") or None,
-        help="the producers' trusted public keys (docs/event-signing.md): every event's "
-        "signature is checked and each unsigned or forged one named (default: "
-        "EVENT_TRUSTED_KEYS_FILE; required unless --no-signatures)",
-    )
-    check.add_argument(
-        "--no-signatures",
-        action="store_true",
-        help="do not check who wrote the events (a log from before signing, a sample): the "
-        "report says that signatures were not checked",
+    _signature_options(
+        check, "every event's signature is checked and each unsigned or forged one named"
     )
     _broker_options(check)
     _progress_options(check)
@@ -312,6 +326,11 @@ def add_commands(commands: Any) -> None:
     rebuild.add_argument("--from", dest="source", metavar="FILE", help="an export ('-': stdin)")
     rebuild.add_argument("--hackathon", action="append", metavar="ID", help="compare only these")
     rebuild.add_argument("--json", action="store_true", help="the report as JSON")
+    _signature_options(
+        rebuild,
+        "only events whose signature checks are replayed; each refused one is named, and the "
+        "exit status is 1",
+    )
     _broker_options(rebuild)
     _progress_options(rebuild)
     rebuild.set_defaults(handler=_guarded(_rebuild))

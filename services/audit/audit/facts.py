@@ -23,6 +23,7 @@ from hackathon_shared.events.catalogue import (
     HackathonCreated,
     HackathonPhaseChanged,
     JudgeAssigned,
+    JudgeConflictsChanged,
     JudgeEnrolled,
     NotificationFailed,
     NotificationSent,
@@ -146,6 +147,14 @@ class JudgeEnrolledFact(Fact):
     hackathon_id: str
     judge_id: str
     conflicts: frozenset[str]
+
+
+@dataclass(slots=True, eq=False)
+class JudgeConflictsChangedFact(Fact):
+    hackathon_id: str
+    judge_id: str
+    conflicts: frozenset[str]
+    changed_by: str
 
 
 @dataclass(slots=True, eq=False)
@@ -333,6 +342,18 @@ def _judge_enrolled(e: Any) -> Fact:
     )
 
 
+def _judge_conflicts_changed(e: Any) -> Fact:
+    p = e.payload
+    return JudgeConflictsChangedFact(
+        e.occurred_at,
+        e.causation_id,
+        _intern(p.hackathon_id),
+        _intern(p.judge_id),
+        frozenset(_ids(p.conflicts)),
+        _intern(p.changed_by),
+    )
+
+
 def _team_registered(e: Any) -> Fact:
     p = e.payload
     return TeamRegisteredFact(
@@ -467,6 +488,7 @@ _FACT_OF: dict[type[Envelope], Callable[[Any], Fact]] = {
     HackathonPhaseChanged: _phase_changed,
     ParticipantRegistered: _participant,
     JudgeEnrolled: _judge_enrolled,
+    JudgeConflictsChanged: _judge_conflicts_changed,
     TeamRegistered: _team_registered,
     TeamMemberJoined: _member_joined,
     TeamMemberLeft: _member_left,

@@ -10,6 +10,11 @@ log), so it is not rebuilt; notifications' feed is not (yet) covered.
 Only the read-model tables are compared (not the outbox, inbox or migration bookkeeping).
 With hackathon ids given, only the rows of those hackathons are compared (rows keyed by team
 or submission are selected through the teams and submissions the log gives them).
+
+Given the producers' trusted public keys, each event's signature is checked as the consumers
+check it (:func:`audit.signatures.applied_by_consumers`) before it is replayed: one that fails
+is left out of the rebuild, as the consumers never applied it, and named in the report (with
+hackathon ids given, those of other hackathons are only counted).
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel, col, select
 
 from audit.log import LogRecord, logical_topic
+from audit.signatures import applied_by_consumers, refusal_message
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import EventDecodeError, decode_event
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.migrations import upgrade_to_head
+from hackathon_shared.signing import SignatureRefused, TrustedKeys
 from hackathon_shared.topics import REGISTRATION_EVENTS, SCORING_EVENTS, SUBMISSIONS_EVENTS
 
 
@@ -123,6 +130,30 @@ class TableDifference:
         return not (self.only_rebuilt or self.only_live or self.different)
 
 
+@dataclass(frozen=True)
+class RefusedEvent:
+    """An event left out of the rebuild: its signature does not show that its producer wrote
+    it (``kind`` as in ``audit verify``'s ``signature`` findings)."""
+
+    position: str
+    event_id: str
+    type: str
+    aggregate_id: str
+    hackathon_id: str | None
+    kind: str
+    message: str
+
+
+@dataclass
+class Signatures:
+    """What the signature check of a rebuild found: whether it was made, the events it
+    refused, and how many events each trusted key signed."""
+
+    checked: bool = False
+    refused: list[RefusedEvent] = field(default_factory=list)
+    signed_by: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class RebuildReport:
     service: str
@@ -132,6 +163,12 @@ class RebuildReport:
     records_skipped: int
     scope: list[str]
     tables: list[TableDifference]
+    signatures_checked: bool = False
+    # The refused events (of the scope's hackathons, when a scope is given), and how many
+    # events of other hackathons were refused besides (left out just the same).
+    refused: list[RefusedEvent] = field(default_factory=list)
+    refused_out_of_scope: int = 0
+    signed_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def compared(self) -> bool:
@@ -141,6 +178,11 @@ class RebuildReport:
     def equal(self) -> bool:
         return all(t.equal for t in self.tables)
 
+    @property
+    def found(self) -> bool:
+        """Something an auditor must look at: a refused event, or a difference."""
+        return bool(self.refused) or (self.compared and not self.equal)
+
     def to_json(self) -> dict[str, Any]:
         body = asdict(self)
         body["equal"] = self.equal if self.compared else None
@@ -149,16 +191,24 @@ class RebuildReport:
         return body
 
 
-def events_for(records: Iterable[LogRecord], topics: Sequence[str]) -> tuple[list[Envelope], int]:
+def events_for(
+    records: Iterable[LogRecord],
+    topics: Sequence[str],
+    keys: TrustedKeys | None = None,
+    signatures: Signatures | None = None,
+) -> tuple[list[Envelope], int]:
     """The valid events of ``topics`` in log order, each once (as the services' inboxes
-    would take them), and how many records were skipped as not valid events."""
+    would take them), and how many records were skipped as not valid events. With ``keys``,
+    only the events whose signature the consumers would accept: the others are left out
+    (before the inbox's once-only, so that a forgery reusing a real event's id does not hide
+    the real one) and listed in ``signatures``, with how many events each key signed."""
     placed = ((logical_topic(r.topic), r) for r in records)  # logical_topic once per record
     wanted = [(topics.index(topic), r) for topic, r in placed if topic in topics]
     wanted.sort(key=lambda found: (found[0], found[1].sort_key()))
     seen: set[str] = set()
     events: list[Envelope] = []
     skipped = 0
-    for _, record in wanted:
+    for index, record in wanted:
         if record.value is None:
             skipped += 1
             continue
@@ -167,11 +217,35 @@ def events_for(records: Iterable[LogRecord], topics: Sequence[str]) -> tuple[lis
         except EventDecodeError:
             skipped += 1
             continue
+        if keys is not None:
+            assert signatures is not None
+            topic = topics[index]
+            try:
+                key_id = applied_by_consumers(keys, event, record.value, record.headers, topic)
+            except SignatureRefused as refused:
+                signatures.refused.append(_refused(record, event, topic, refused))
+                continue
+            signatures.signed_by[key_id] = signatures.signed_by.get(key_id, 0) + 1
         if str(event.event_id) in seen:
             continue
         seen.add(str(event.event_id))
         events.append(event)
     return events, skipped
+
+
+def _refused(
+    record: LogRecord, event: Envelope, topic: str, refused: SignatureRefused
+) -> RefusedEvent:
+    hackathon_id = getattr(event.payload, "hackathon_id", None)
+    return RefusedEvent(
+        position=record.position,
+        event_id=str(event.event_id),
+        type=event.type,
+        aggregate_id=event.aggregate_id,
+        hackathon_id=hackathon_id if isinstance(hackathon_id, str) else None,
+        kind=refused.kind,
+        message=refusal_message(topic, refused),
+    )
 
 
 def _scope_ids(events: Iterable[Envelope], hackathons: set[str]) -> dict[str, set[str]]:
@@ -250,7 +324,10 @@ async def rebuild_service(
     *,
     live_url: str | None = None,
     hackathons: Iterable[str] | None = None,
+    keys: TrustedKeys | None = None,
 ) -> RebuildReport:
+    """Rebuild ``service``'s read model from ``records`` into ``target_url``; with ``keys``,
+    only from the events whose signature checks (the others are refused and reported)."""
     load = SERVICES.get(service)
     if load is None:
         raise RebuildError(
@@ -258,12 +335,19 @@ async def rebuild_service(
             "(registration's database is the source of its events, not a view of the log)"
         )
     spec = load()
-    events, skipped = events_for(records, spec.topics)
+    signatures = Signatures(checked=keys is not None)
+    events, skipped = events_for(records, spec.topics, keys, signatures)
     try:
-        return await _rebuild(service, spec, events, skipped, target_url, live_url, hackathons)
+        report = await _rebuild(service, spec, events, skipped, target_url, live_url, hackathons)
     except (SQLAlchemyError, OSError) as error:
         first_line = str(error).splitlines()[0] if str(error) else repr(error)
         raise RebuildError(f"database error: {first_line}") from None
+    scope = set(report.scope)
+    report.signatures_checked = signatures.checked
+    report.signed_by = dict(sorted(signatures.signed_by.items()))
+    report.refused = [r for r in signatures.refused if not scope or r.hackathon_id in scope]
+    report.refused_out_of_scope = len(signatures.refused) - len(report.refused)
+    return report
 
 
 async def _rebuild(
@@ -325,6 +409,30 @@ def _redacted(url: str) -> str:
     return f"{scheme}://{user}@{host}" if user else f"{scheme}://{host}"
 
 
+def _render_signatures(report: RebuildReport) -> list[str]:
+    if not report.signatures_checked:
+        return [
+            "  signatures NOT checked (--no-signatures): every event the log holds was "
+            "replayed, whoever wrote it"
+        ]
+    signers = ", ".join(f"{key} ({count})" for key, count in report.signed_by.items())
+    lines = [f"  signed by: {signers or 'no key'}"]
+    refused = len(report.refused) + report.refused_out_of_scope
+    if refused:
+        lines.append(
+            f"  REFUSED {refused} events whose signature does not check (left out of the "
+            "rebuild, as the consumers never applied them):"
+        )
+        for event in report.refused:
+            lines.append(
+                f"    [signature: {event.kind}] {event.position} {event.type} {event.event_id} "
+                f"(aggregate {event.aggregate_id}): {event.message}"
+            )
+        if report.refused_out_of_scope:
+            lines.append(f"    and {report.refused_out_of_scope} of other hackathons")
+    return lines
+
+
 def render_rebuild(report: RebuildReport) -> str:
     lines = [
         f"Rebuild of {report.service} into {report.target}: {report.events_applied} events "
@@ -332,10 +440,18 @@ def render_rebuild(report: RebuildReport) -> str:
     ]
     if report.scope:
         lines.append(f"  scope: hackathon {', '.join(report.scope)}")
+    lines.extend(_render_signatures(report))
+    verdict = (
+        f"REFUSED: {len(report.refused)} events not signed by their producer."
+        if report.refused
+        else ""
+    )
     if not report.compared:
         for table in report.tables:
             lines.append(f"  {table.table}: {table.rebuilt_rows} rows")
         lines.append("Not compared (no --live database given).")
+        if verdict:
+            lines.append(verdict)
         return "\n".join(lines) + "\n"
     lines.append(f"Compared with the live database {report.live}:")
     for table in report.tables:
@@ -354,4 +470,6 @@ def render_rebuild(report: RebuildReport) -> str:
             )
             lines.append(f"    {row['key']}: {columns}")
     lines.append("EQUAL: the rebuilt read model is the live one." if report.equal else "DIFFERENT.")
+    if verdict:
+        lines.append(verdict)
     return "\n".join(lines) + "\n"

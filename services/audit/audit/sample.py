@@ -34,6 +34,8 @@ from hackathon_shared.events.catalogue import (
     HackathonPhaseChangedPayload,
     JudgeAssigned,
     JudgeAssignedPayload,
+    JudgeConflictsChanged,
+    JudgeConflictsChangedPayload,
     JudgeEnrolled,
     JudgeEnrolledPayload,
     ParticipantRegistered,
@@ -61,6 +63,7 @@ from hackathon_shared.events.catalogue import (
     TeamWithdrawnPayload,
 )
 from hackathon_shared.events.envelope import GENESIS_HASH, Envelope, canonical_json, compute_hash
+from hackathon_shared.signing import EventSigner
 from hackathon_shared.topics import EVENTS_TOPIC_OF_PRODUCER
 from scoring.domain.leaderboard import (
     Criterion,
@@ -79,7 +82,10 @@ def _id(kind: str) -> str:
 @dataclass
 class LogBuilder:
     """Appends sealed events to per-(topic, aggregate) chains and lays them out on
-    partitions (a stable hash of the key, so one aggregate stays on one partition)."""
+    partitions (a stable hash of the key, so one aggregate stays on one partition). With
+    ``signers`` (producer -> its signing key), each producer's events carry its signature in
+    their headers, as its outbox relay publishes them (docs/event-signing.md); without, the
+    log is unsigned."""
 
     prefix: str = ""
     partitions: int = 3
@@ -87,6 +93,7 @@ class LogBuilder:
     step: timedelta = timedelta(seconds=1)
     chains: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
     logs: dict[tuple[str, int], list[LogRecord]] = field(default_factory=dict)
+    signers: dict[str, EventSigner] = field(default_factory=dict)
 
     def tick(self) -> datetime:
         self.now += self.step
@@ -132,10 +139,23 @@ class LogBuilder:
             **fields, event_id=event_id, occurred_at=when, hash=digest, payload=payload
         )
         self.chains[(topic, aggregate_id)] = (sequence + 1, digest)
-        self.append_raw(topic, aggregate_id, canonical_json(body).encode())
+        signer = self.signers.get(cls.PRODUCER)
+        headers = signer.headers_for(digest) if signer is not None else {}
+        self.append_raw(
+            topic,
+            aggregate_id,
+            canonical_json(body).encode(),
+            tuple((name, value.encode()) for name, value in headers.items()),
+        )
         return event
 
-    def append_raw(self, topic: str, key: str | None, value: bytes | None) -> LogRecord:
+    def append_raw(
+        self,
+        topic: str,
+        key: str | None,
+        value: bytes | None,
+        headers: tuple[tuple[str, bytes], ...] = (),
+    ) -> LogRecord:
         """Put a record at the end of its partition, as a producer would (no checks)."""
         partition = self.partition_of(key or "")
         log = self.logs.setdefault((topic, partition), [])
@@ -146,6 +166,7 @@ class LogBuilder:
             key=key.encode() if key is not None else None,
             value=value,
             timestamp=int(self.now.timestamp() * 1000),
+            headers=headers,
         )
         log.append(record)
         return record
@@ -194,12 +215,15 @@ def judged_hackathon(
     normalization: str = "none",
     organizer: str | None = None,
     positions: bool = True,
+    conflicts_changed: bool = False,
 ) -> JudgedHackathon:
     """Write a complete hackathon to ``log``: four teams (one withdraws after submitting),
     three judges with conflicts, two judges per submission, a re-scored submission, the
     results and the finish. With ``positions`` (the default) every decision names the
     positions it was taken on in ``seen``, as the services write them; without, the log is
-    as written before ``seen`` existed."""
+    as written before ``seen`` existed. With ``conflicts_changed``, the organizer also
+    replaces the third judge's declared conflicts (none) with the team that withdrew, in
+    hacking (a ``JudgeConflictsChanged``; ``hackathon audit sample`` writes it)."""
 
     def seen(*facts: tuple[Producer, str]) -> list[SeenFact]:
         return log.seen(*facts) if positions else []
@@ -350,6 +374,14 @@ def judged_hackathon(
         aggregate_id=submissions[gone],
         causation_id=str(withdrawn.event_id),
     )
+    if conflicts_changed:
+        log.add(
+            JudgeConflictsChanged,
+            JudgeConflictsChangedPayload(
+                hackathon_id=hid, judge_id=judges[2], conflicts=[gone], changed_by=boss
+            ),
+            aggregate_id=hid,
+        )
     move("judging")
     conflicted = {judges[0]: teams[0], judges[1]: teams[1]}
     assignments: dict[str, list[str]] = {}

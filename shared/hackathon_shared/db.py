@@ -41,7 +41,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # statement's parameters, which may be personal data (an e-mail, a name).
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": LOCK_WAIT_SECONDS}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +49,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_SECONDS * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -71,15 +71,22 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             )
 
         return engine
+    # The same bound on PostgreSQL: a statement waiting for a lock longer than this fails
+    # (55P03), and the request answers 503 database-busy, having changed nothing.
+    kwargs.setdefault(
+        "connect_args",
+        {"server_settings": {"lock_timeout": str(int(LOCK_WAIT_SECONDS * 1000))}},
+    )
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-SQLITE_BUSY_SECONDS = 5.0
-"""How long an SQLite write waits for a lock held by another process (a maintenance command,
-say) before it fails as busy: a request then answers ``503 database-busy`` well inside the
-gateway's ``UPSTREAM_TIMEOUT_SECONDS``, instead of committing after the gateway gave up on it.
-Within the service's own process writers take turns (``Database.transaction``) and never wait
-on this."""
+LOCK_WAIT_SECONDS = 5.0
+"""How long a write waits for a lock held by someone else (another process on an SQLite file,
+another transaction or a maintenance command on PostgreSQL) before it fails as busy: a
+request then answers ``503 database-busy`` well inside the gateway's
+``UPSTREAM_TIMEOUT_SECONDS`` (10 s), instead of committing after the gateway gave up on it.
+Within the service's own process SQLite writers take turns (``Database.transaction``) and
+never wait on this."""
 
 WRITES_OPTION = "hackathon_writes"
 """Execution option of the connections a unit of work uses (SQLite: BEGIN IMMEDIATE)."""

@@ -7,8 +7,11 @@ its sites cannot drift apart:
   ``detail`` is ``invalid fields: a, b``) and :func:`invalid_field` (just one). FastAPI's own
   request validation, the unknown query parameters, a bad cursor and every rule a use case
   checks on a field use them.
-- 503: :func:`catching_up` (the read barrier's bound passed), :func:`database_busy` (SQLite's
-  write lock held past the busy timeout), :func:`service_unavailable` and, its 504 sibling,
+- 503: :func:`catching_up` (the read barrier's bound passed), :func:`database_busy` (a lock
+  held past the bound: SQLite's busy timeout, PostgreSQL's ``lock_timeout``, a deadlock),
+  :func:`database_unavailable` (the database cannot be reached or cannot write;
+  ``hackathon_shared.database_errors`` tells the two apart), :func:`service_unavailable` and,
+  its 504 sibling,
   :func:`upstream_timeout` (the gateway's answers for a service it cannot use).
 - ``Retry-After`` is written in one way: ``ProblemError(..., retry_after=seconds)``, which the
   503 helpers above and the 429s (rate limits, the sign-in lock, the stream cap) use.
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +35,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hackathon_shared.database_errors import database_trouble
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,11 @@ BUSY_RETRY_AFTER_SECONDS = 1
 soon as the events are applied or the write lock is free, which takes well under a second."""
 
 
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+"""When a client may try again after a 503 ``database-unavailable``: a database restarting, a
+disk being freed or a file made writable again takes a while."""
+
+
 def invalid_fields(errors: Sequence[Mapping[str, str]]) -> ProblemError:
     """The 422 ``validation`` problem naming each offending field, in the order given: every
     item has a ``field`` (a dotted path into the body or the query) and a ``message``."""
@@ -176,6 +185,16 @@ def database_busy() -> ProblemError:
         "database-busy",
         "the service's database is busy; nothing was changed, try again",
         retry_after=BUSY_RETRY_AFTER_SECONDS,
+    )
+
+
+def database_unavailable() -> ProblemError:
+    """503: the database could not be reached or could not write; nothing was changed."""
+    return ProblemError(
+        503,
+        "database-unavailable",
+        "the service's database is unavailable; nothing was changed, try again later",
+        retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
     )
 
 
@@ -227,18 +246,6 @@ def _error_field(error: Any) -> str:
     return _field_path(error.get("loc", ()))
 
 
-def _is_database_busy(error: BaseException) -> bool:
-    """SQLite's "database is locked": another process held the write lock past the busy
-    timeout, and the transaction was rolled back. SQLAlchemy is looked up, not imported: the
-    gateway, which has no database, shares these handlers and never loads it (22 MiB)."""
-    exc = sys.modules.get("sqlalchemy.exc")
-    return (
-        exc is not None
-        and isinstance(error, exc.OperationalError)
-        and "database is locked" in str(error.orig)
-    )
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
@@ -250,9 +257,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        if _is_database_busy(exc):
+        trouble = database_trouble(exc)
+        if trouble == "busy":
             log.warning("database busy: %s", exc.__class__.__name__)
             return database_busy().response()
+        if trouble == "unavailable":
+            log.error("database unavailable: %r", exc)
+            return database_unavailable().response()
         log.exception("unhandled error", exc_info=exc)
         return problem_response(500, "internal-error", "something went wrong on our side")
 

@@ -9,8 +9,9 @@ Some answers follow from what a route is, and are added here for every route ali
 - every route: 422 ``validation`` (an unknown query parameter, and whatever the request's
   schema or the route's ``beyond_schema`` rules refuse), every offending field in ``errors``;
 - a body: 413 ``body-too-large``; a rate limit: 429 ``rate-limited`` with ``Retry-After``;
-- every route: 503 ``service-unavailable`` or ``database-busy``, and ``catching-up`` where the
-  owning service first reaches the log's end (docs/consistency.md); 504 ``upstream-timeout``;
+- every route: 503 ``service-unavailable``, ``database-busy`` or ``database-unavailable``,
+  and ``catching-up`` where the owning service first reaches the log's end
+  (docs/consistency.md); 504 ``upstream-timeout``;
 - a write that publishes events: 202 with its usual body and ``X-Event-Delivery: pending``.
 The rules a route's own service decides are listed in its table entry (``problems``)."""
 
@@ -52,6 +53,8 @@ PROBLEM_KINDS: dict[str, str] = {
     "rate-limited": "too many requests from this client; `Retry-After` says when to come back",
     "service-unavailable": "the owning service could not be reached",
     "database-busy": "the service's database was busy; nothing was changed, try again",
+    "database-unavailable": "the service's database could not be reached or could not write; "
+    "nothing was changed, retry after `Retry-After`",
     "catching-up": "the service could not reach the log's end in time; nothing was decided, "
     "retry after `Retry-After`",
     "upstream-timeout": "the owning service did not answer in time",
@@ -130,7 +133,7 @@ def problems_of(route: PublicRoute) -> dict[int, tuple[str, ...]]:
     add(422, "validation")  # an unknown query parameter, on every route
     if route.limit is not None:
         add(429, "rate-limited")
-    add(503, "service-unavailable", "database-busy")
+    add(503, "service-unavailable", "database-busy", "database-unavailable")
     if route.catches_up:
         add(503, "catching-up")
     add(504, "upstream-timeout")
@@ -215,8 +218,8 @@ def _problem_headers(status: int, kinds: tuple[str, ...]) -> dict[str, Any]:
     if status == 503:
         return {
             "Retry-After": {
-                "description": "seconds to wait before trying again (with `catching-up` and "
-                "`database-busy`)",
+                "description": "seconds to wait before trying again (with `catching-up`, "
+                "`database-busy` and `database-unavailable`)",
                 "required": False,
                 "schema": seconds,
             }

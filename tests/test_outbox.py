@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from hackathon_shared.events.catalogue import AccountCreated, AccountCreatedPayload, decode_event
 from hackathon_shared.events.envelope import GENESIS_HASH, verify_chain
@@ -160,4 +163,48 @@ async def test_sequences_and_hash_chain_per_aggregate(database_url: str, topic_p
 
     swapped = [a_events[1], a_events[0], a_events[2], a_events[3]]
     assert verify_chain(swapped)
+    await db.dispose()
+
+
+async def test_a_relay_that_cannot_mark_sends_each_row_once_and_backs_off(
+    broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
+) -> None:
+    db = await migrate(f"sqlite+aiosqlite:///{tmp_path / 'producer.db'}")
+    topics = Topics(topic_prefix)
+    outbox = Outbox(topics, "registration")
+    async with db.transaction() as session:
+        await outbox.append(session, AccountCreated, created("acc_3"), aggregate_id="acc_3")
+    # The database stops accepting writes (as a read-only file system or a full disk would):
+    # every connection the relay takes from the pool refuses to write.
+    read_only = True
+
+    @sa_event.listens_for(db.engine.sync_engine, "checkout")
+    def _refuse_writes(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA query_only = {int(read_only)}")
+        cursor.close()
+
+    relay = OutboxRelay(db, broker)
+    for _round in range(3):  # the broker accepts the row, the mark fails, round after round
+        with pytest.raises(OperationalError, match="readonly database"):
+            await relay.publish_pending()
+    assert await relay.backlog() == 1
+    assert relay.failures == 0  # counted by the relay's loop (run), not by a single round
+    waits = []
+    for failures in (1, 2, 3, 10):
+        relay.failures = failures
+        waits.append(relay.backoff())
+    assert waits == [0.2, 0.4, 0.8, 5.0]
+    relay.failures = 0
+
+    read_only = False  # the database recovers: the row is marked, and not sent again
+    assert await relay.publish_pending() == 1
+    assert await relay.backlog() == 0
+    # A later event of the same account, so on the same partition, right behind: had the
+    # first been sent twice, the second record read would be its copy.
+    async with db.transaction() as session:
+        await outbox.append(session, AccountCreated, created("acc_3"), aggregate_id="acc_3")
+    assert await relay.publish_pending() == 1
+    messages = await read_topic(kafka_bootstrap, topics.name(REGISTRATION_EVENTS), 2)
+    assert [(m["aggregate_id"], m["sequence"]) for m in messages] == [("acc_3", 1), ("acc_3", 2)]
     await db.dispose()

@@ -172,6 +172,11 @@ def _aiokafka_producer(broker: KafkaBroker) -> Any:
     return broker.config.producer._producer.producer  # type: ignore[attr-defined]
 
 
+MAX_RELAY_BACKOFF_SECONDS = 5.0
+"""The longest a relay waits between failed rounds (broker or database down): short enough
+that an outage's end is noticed within seconds, long enough not to hammer either."""
+
+
 class OutboxRelay:
     """Publishes committed outbox rows in id order (so in sequence order per aggregate,
     since one aggregate's rows are keyed alike and land on one partition) and marks them
@@ -204,6 +209,10 @@ class OutboxRelay:
         # Rows this relay saw the broker accept, by id, with when (kept a while, for the
         # requests waiting on them: they need no database read to learn it).
         self._accepted: dict[int, float] = {}
+        # Rows the broker accepted that could not be marked yet (the database refused the
+        # mark): they are marked again each round, never sent again by this process.
+        self._unmarked: set[int] = set()
+        self.failures = 0  # relay rounds failed in a row (the backoff grows with it)
 
     @property
     def claims_rows(self) -> bool:
@@ -333,6 +342,7 @@ class OutboxRelay:
         else:
             rows = await self.pending()
             acknowledged = await self._publish_and_mark(rows)
+        self._unmarked.difference_update(row.id for row in acknowledged if row.id is not None)
         self.published_total += len(acknowledged)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(acknowledged))
         if len(acknowledged) < len(rows):
@@ -342,10 +352,17 @@ class OutboxRelay:
     async def _publish_and_mark(
         self, rows: list[OutboxRecord], session: AsyncSession | None = None
     ) -> list[OutboxRecord]:
-        """Publish ``rows`` and mark those the broker acknowledged; returns them."""
-        acknowledged = rows[: await self.publish(rows)]
+        """Publish ``rows`` and mark those the broker acknowledged; returns them. Rows the
+        broker accepted in an earlier round whose mark failed are only marked: a database that
+        cannot write makes no second copy of them, however long it lasts."""
+        sent = [row for row in rows if row.id in self._unmarked]
+        fresh = [row for row in rows if row.id not in self._unmarked]
+        accepted = fresh[: await self.publish(fresh)]
+        if accepted:
+            self._note_accepted(accepted)
+            self._unmarked.update(row.id for row in accepted if row.id is not None)
+        acknowledged = sorted([*sent, *accepted], key=lambda row: row.id or 0)
         if acknowledged:
-            self._note_accepted(acknowledged)
             await self.mark_published(acknowledged, session)
         return acknowledged
 
@@ -393,6 +410,11 @@ class OutboxRelay:
             self.wake.set()
             await self._round_done.wait(min(left, max(0.001, next_read - time.monotonic())))
 
+    def backoff(self) -> float:
+        """How long the relay waits after ``failures`` failed rounds in a row: the round's
+        interval, doubling up to ``MAX_RELAY_BACKOFF_SECONDS``."""
+        return float(min(self.interval * 2 ** max(self.failures - 1, 0), MAX_RELAY_BACKOFF_SECONDS))
+
     async def run(self) -> None:
         while True:
             # Cleared before the round, so a commit that lands during it is not missed.
@@ -401,11 +423,19 @@ class OutboxRelay:
                 count = await self.publish_pending()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay round failed; retrying")
+            except Exception as error:
+                self.failures += 1
+                if self.failures == 1:
+                    log.exception("outbox relay round failed; retrying with backoff")
+                else:
+                    log.warning("outbox relay round %d failed in a row: %r", self.failures, error)
                 count = 0
                 self._round_done.fire()
-                await asyncio.sleep(self.interval)
+                await asyncio.sleep(self.backoff())
+                continue
+            if self.failures:
+                log.info("outbox relay recovered after %d failed rounds", self.failures)
+                self.failures = 0
             self._round_done.fire()
             if count >= self.batch_size:
                 continue

@@ -67,12 +67,15 @@ class Submissions:
         correlation_id: str | None,
     ) -> tuple[SubmissionView, bool]:
         """Store a new version; returns it and whether it is the first one."""
-        now = datetime.now(UTC)
         async with self.db.transaction() as session:
             # The team row is the lock that orders one team's versions.
             team = await session.get(KnownTeam, team_id, with_for_update=True)
             if team is None:
                 raise _team_not_found(team_id)
+            # Read once the lock is held: versions are stamped in the order they are
+            # numbered and committed, however long a request waited for its turn, and the
+            # deadline is judged at the moment the version is decided.
+            now = datetime.now(UTC)
             if not await _is_member(session, team_id, author.account_id):
                 raise ProblemError(403, "not-a-member", "only the team's members submit for it")
             hackathon = await session.get(KnownHackathon, team.hackathon_id)

@@ -16,10 +16,16 @@ each with bounded retries and exponential backoff, so that one poison message is
 and dead-lettered while the others commit.
 
 Consistency (docs/consistency.md): the transaction that applies a batch also stores the
-positions it reached and the sequences of the aggregates it applied
+positions it reached and the head (sequence and hash) of each aggregate's chain it applied
 (``hackathon_shared.positions``); a record that is dead-lettered counts as passed. An event
 that names the positions it was decided on (``seen``) is applied only after the service has
-applied them: the batch waits, bounded, and is otherwise redelivered, never applied early."""
+applied them: the batch waits, bounded, and is otherwise redelivered, never applied early.
+
+Integrity: after its signature (``hackathon_shared.signing``), each event must continue its
+aggregate's chain, judged in the batch's transaction against the stored head
+(``hackathon_shared.chain``); a gap, a fork or a broken link is dead-lettered with the reason
+and never applied. A contact record must be newer than the version applied for its account
+(``hackathon_shared.record_versions``)."""
 
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.batch import applying
+from hackathon_shared.chain import Chains, Head, Judgement, Verdict
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     ContactDetails,
@@ -49,7 +56,7 @@ from hackathon_shared.events.catalogue import (
     decode_event,
 )
 from hackathon_shared.events.envelope import Envelope
-from hackathon_shared.inbox import claim
+from hackathon_shared.inbox import claim, unclaim
 from hackathon_shared.metrics import (
     DEAD_LETTERED,
     EVENTS_CONSUMED,
@@ -59,10 +66,20 @@ from hackathon_shared.metrics import (
 from hackathon_shared.positions import (
     Progress,
     applied_sequences,
+    chain_heads,
+    passed_events,
+    record_passed,
     record_positions,
     record_sequences,
 )
 from hackathon_shared.problems import ProblemError
+from hackathon_shared.record_versions import Verdict as RecordVerdict
+from hackathon_shared.record_versions import (
+    VersionError,
+    read_versions,
+    version_of,
+    write_versions,
+)
 from hackathon_shared.signing import SignatureRefused, TrustedKeys, record_digest, text_headers
 from hackathon_shared.topics import Topics, dlq
 
@@ -147,6 +164,21 @@ class Delivery:
     error: str | None = None
     contact: ContactDetails | None = None
     account_id: str | None = None  # set for a decoded contacts record (or tombstone)
+    digest: str | None = None  # a contacts record's signed digest
+    version: int | None = None  # a contacts record's version (None: tombstone, or older)
+    # Names positions the log does not hold (``error`` says which): dead-lettered, and
+    # counted as passed if it continues its chain.
+    held_back: bool = False
+    # Set by the transaction that judges it: why its chain (or version) refuses it, and
+    # whether it continues its chain.
+    refused: str | None = None
+    linked: bool = False
+    dead_lettered: bool = False
+
+    @property
+    def chain_key(self) -> tuple[str, str]:
+        assert self.envelope is not None
+        return (self.record.topic, self.envelope.aggregate_id)
 
     @property
     def decoded(self) -> bool:
@@ -238,17 +270,15 @@ class EventConsumer:
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         deliveries = await self._decode_batch(records)
         good = [d for d in deliveries if d.decoded]
-        unfounded = await self._wait_for_seen(good)
-        held_back = {id(d) for d in unfounded}
-        good = [d for d in good if id(d) not in held_back]
+        for delivery in await self._wait_for_seen(good):
+            delivery.held_back = True
         positions = _next_offsets(deliveries)
         recorded = False
         try:
-            if good:
-                await self._apply_in_one_transaction(good, positions)
-                recorded = True
+            await self._apply_in_one_transaction(good, positions)
+            recorded = True
         except Exception as batch_error:
-            if _is_transient(batch_error) and len(good) == 1:
+            if _is_transient(batch_error) and len(good) <= 1:
                 await self._back_off_and_raise(batch_error)
             log.warning(
                 "%s: batch of %d failed (%r); isolating one event at a time",
@@ -259,12 +289,15 @@ class EventConsumer:
             for delivery in good:
                 await self._apply_with_retries(delivery)
         for delivery in deliveries:
-            if not delivery.decoded or id(delivery) in held_back:
+            if delivery.dead_lettered:
+                continue
+            if delivery.refused is not None:
+                delivery.error = delivery.refused
+            if delivery.refused is not None or not delivery.decoded or delivery.held_back:
                 await self._dead_letter(delivery)
-        if not recorded or unfounded:
+        if not recorded:
             # Dead-lettered records count as passed: nothing waits for them for ever.
             async with self.db.transaction() as session:
-                await record_sequences(session, _sequences([*good, *unfounded]))
                 await record_positions(session, self.progress.log_id, positions)
         self.progress.applied()
 
@@ -388,38 +421,94 @@ class EventConsumer:
         return None
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
-        """Claim the events in the inbox and apply those not applied before, in order, as one
+        """Claim the events in the inbox, judge each against its chain's head
+        (``hackathon_shared.chain``) in order, and apply those that continue it, as one
         batch (``hackathon_shared.batch``): a copy delivered again, or twice in this batch,
-        is skipped."""
-        claimed: list[tuple[str, Envelope, str]] = []  # (event id, event, topic)
+        is skipped; an event its chain refuses is marked (``refused``) for the dead-letter
+        topic and changes nothing. The heads are read once per batch, after the claim (which
+        waits for a replica claiming the same events) and after the positions (whose rows
+        the caller has written first, so that two replicas finishing batches of one
+        partition take turns): a decision is never taken on a head another replica is
+        moving. Returns how many events were applied."""
+        for delivery in deliveries:
+            delivery.refused, delivery.linked = None, False
+        if not deliveries:
+            return 0
+        claims: dict[str, str] = {}
         for delivery in deliveries:
             assert delivery.envelope is not None
-            claimed.append(
-                (str(delivery.envelope.event_id), delivery.envelope, delivery.record.topic)
+            claims.setdefault(str(delivery.envelope.event_id), delivery.record.topic)
+        fresh = await claim(session, self.inbox_group, claims.items())
+        heads = await chain_heads(session, {d.chain_key for d in deliveries})
+        chains, judged = self._judge(deliveries, fresh, heads, {})
+        behind = [d for d, judgement in judged if judgement.behind]
+        if behind:
+            assert all(d.envelope is not None for d in behind)
+            passed = await passed_events(
+                session,
+                [(*d.chain_key, d.envelope.sequence) for d in behind if d.envelope is not None],
             )
-        fresh = await claim(session, self.inbox_group, ((i, t) for i, _e, t in claimed))
+            if passed:
+                chains, judged = self._judge(deliveries, fresh, heads, passed)
         events: list[Envelope] = []
+        passed_now: list[tuple[str, Envelope]] = []
+        taken_back: list[str] = []
         duplicates: Counter[str] = Counter()
-        for event_id, envelope, topic in claimed:
-            if event_id not in fresh:
-                duplicates[topic] += 1
+        for delivery, judgement in judged:
+            envelope = delivery.envelope
+            assert envelope is not None
+            if judgement.verdict is Verdict.DUPLICATE:
+                duplicates[delivery.record.topic] += 1
                 continue
-            fresh.discard(event_id)
-            events.append(envelope)
+            if judgement.verdict is Verdict.REFUSE:
+                delivery.refused = f"refused, not applied: {judgement.reason}"
+                taken_back.append(str(envelope.event_id))
+                continue
+            delivery.linked = True
+            if delivery.held_back:
+                taken_back.append(str(envelope.event_id))
+                passed_now.append((delivery.record.topic, envelope))
+            else:
+                events.append(envelope)
         for topic, count in duplicates.items():
             EVENTS_DUPLICATE.labels(self.name, topic).inc(count)
+        await unclaim(session, self.inbox_group, taken_back)
         async with applying(session, events):
             for envelope in events:
                 await self.handler(session, envelope)
+        await record_sequences(session, chains.moved)
+        await record_passed(session, passed_now)
         return len(events)
+
+    @staticmethod
+    def _judge(
+        deliveries: Sequence[Delivery],
+        fresh: set[str],
+        heads: dict[tuple[str, str], Head],
+        passed: dict[tuple[str, str, int], str],
+    ) -> tuple[Chains, list[tuple[Delivery, Judgement]]]:
+        chains = Chains(heads, passed)
+        seen: set[str] = set()
+        judged = []
+        for delivery in deliveries:
+            envelope = delivery.envelope
+            assert envelope is not None
+            event_id = str(envelope.event_id)
+            applied_before = event_id not in fresh or event_id in seen
+            seen.add(event_id)
+            judgement = chains.judge(delivery.record.topic, envelope, applied_before=applied_before)
+            judged.append((delivery, judgement))
+        return chains, judged
 
     async def _apply_in_one_transaction(
         self, deliveries: Sequence[Delivery], positions: dict[TopicPartition, int]
     ) -> None:
         async with self.db.transaction() as session:
-            await self._apply(session, deliveries)
-            await record_sequences(session, _sequences(deliveries))
+            # First: the positions' rows stay locked until the commit (PostgreSQL), so that a
+            # replica that still finishes a batch of these partitions waits, and the chain
+            # heads read next include whatever it applied.
             await record_positions(session, self.progress.log_id, positions)
+            await self._apply(session, deliveries)
         consumed = Counter((d.record.topic, d.kind) for d in deliveries)
         for (topic, kind), count in consumed.items():
             EVENTS_CONSUMED.labels(self.name, topic, kind).inc(count)
@@ -449,7 +538,22 @@ class EventConsumer:
                     await self._back_off_and_raise(error)
                 delivery.error = f"handler failed after {attempt} attempts: {error!r}"
                 await self._dead_letter(delivery)
+                await self._count_as_passed(delivery)
                 return
+
+    async def _count_as_passed(self, delivery: Delivery) -> None:
+        """A real event whose handler failed for good, dead-lettered: if it continued its
+        chain, the chain goes on past it (so the aggregate's next events are not refused for
+        a gap), and the same event sent again is applied (``PassedEvent``)."""
+        envelope = delivery.envelope
+        if envelope is None or not delivery.linked:
+            return
+        async with self.db.transaction() as session:
+            await record_positions(session, self.progress.log_id, _next_offsets([delivery]))
+            await record_sequences(
+                session, {delivery.chain_key: Head(envelope.sequence, envelope.hash)}
+            )
+            await record_passed(session, [(delivery.record.topic, envelope)])
 
     async def _back_off_and_raise(self, error: BaseException) -> None:
         # The infrastructure, not the message, is at fault: leave the offset uncommitted so
@@ -485,6 +589,7 @@ class EventConsumer:
         )
         DEAD_LETTERED.labels(self.name, record.topic).inc()
         self.dead_lettered += 1
+        delivery.dead_lettered = True
         log.error(
             "%s: %s[%d]@%d dead-lettered: %s",
             self.name,
@@ -505,23 +610,13 @@ def _next_offsets(deliveries: Sequence[Delivery]) -> dict[TopicPartition, int]:
     return positions
 
 
-def _sequences(deliveries: Sequence[Delivery]) -> dict[tuple[str, str], int]:
-    """Per (topic, aggregate), the highest sequence among the events of ``deliveries``."""
-    sequences: dict[tuple[str, str], int] = {}
-    for delivery in deliveries:
-        envelope = delivery.envelope
-        if envelope is None:
-            continue
-        key = (delivery.record.topic, envelope.aggregate_id)
-        sequences[key] = max(sequences.get(key, 0), envelope.sequence)
-    return sequences
-
-
 class ContactConsumer(EventConsumer):
     """A consumer group on the compacted ``registration.contacts`` topic. Its records are not
     events (no envelope, no event id): the key is the account id and the value the latest
     contact details or a tombstone, so applying one is an idempotent upsert or delete and no
-    inbox is kept. A record without a key or with an invalid value goes to the DLQ."""
+    inbox is kept. A record without a key or with an invalid value goes to the DLQ, and so
+    does one that its version shows to be older than what was applied
+    (``hackathon_shared.record_versions``)."""
 
     def __init__(self, *, contact_handler: ContactHandler, **kwargs: Any) -> None:
         super().__init__(handler=_no_event_handler, **kwargs)
@@ -535,7 +630,8 @@ class ContactConsumer(EventConsumer):
             return Delivery(record, error="contact record without an account id key")
         try:
             contact = decode_contact(record.value)
-        except EventDecodeError as error:
+            version = version_of(record.value)
+        except (EventDecodeError, VersionError) as error:
             return Delivery(record, error=f"undecodable contact record: {error}")
         digest = record_digest(key.encode(), record.value)
         refused = self._refused(
@@ -546,19 +642,45 @@ class ContactConsumer(EventConsumer):
             return Delivery(record, error=refused)
         if contact is not None and contact.account_id != key:
             return Delivery(record, error="contact record's account id differs from its key")
-        return Delivery(record, contact=contact, account_id=key)
+        return Delivery(record, contact=contact, account_id=key, digest=digest, version=version)
 
     def _check_record(self, digest: str, headers: dict[str, str], producer: str) -> None:
         assert self.trusted_keys is not None
         self.trusted_keys.check_signature(digest, headers, producer)
 
     async def _apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> int:
-        contacts = [(d.account_id, d.contact) for d in deliveries]
+        """Judge each record against its key's version (read once per batch, after the
+        positions' rows, as events' chains are) and apply, in order, those it lets through."""
+        for delivery in deliveries:
+            delivery.refused = None
+        applied: list[Delivery] = []
+        duplicates: Counter[str] = Counter()
+        for topic in dict.fromkeys(d.record.topic for d in deliveries):
+            mine = [d for d in deliveries if d.record.topic == topic]
+            versions = await read_versions(session, topic, {d.account_id or "" for d in mine})
+            for delivery in mine:
+                assert delivery.account_id is not None and delivery.digest is not None
+                verdict, reason = versions.judge(
+                    delivery.account_id,
+                    tombstone=delivery.contact is None,
+                    version=delivery.version,
+                    digest=delivery.digest,
+                )
+                if verdict is RecordVerdict.REFUSE:
+                    delivery.refused = f"refused, not applied: {reason}"
+                elif verdict is RecordVerdict.DUPLICATE:
+                    duplicates[topic] += 1
+                else:
+                    applied.append(delivery)
+            await write_versions(session, topic, versions)
+        for topic, count in duplicates.items():
+            EVENTS_DUPLICATE.labels(self.name, topic).inc(count)
+        contacts = [(d.account_id, d.contact) for d in applied]
         async with applying(session, contacts):
             for account_id, contact in contacts:
                 assert account_id is not None
                 await self.contact_handler(session, account_id, contact)
-        return len(deliveries)
+        return len(applied)
 
 
 async def _no_event_handler(_session: AsyncSession, _event: Envelope) -> None:

@@ -82,3 +82,16 @@ def _claim(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["consumer_group", "event_id"])
         .returning(table.c.event_id)
     )
+
+
+async def unclaim(session: AsyncSession, consumer_group: str, event_ids: Iterable[str]) -> None:
+    """Take back claims made in this transaction for events that are not applied after all
+    (refused by their chain, or dead-lettered while counted as passed): a copy sent again is
+    then judged again, not skipped as a duplicate. Rare, so one plain statement."""
+    ids = list(dict.fromkeys(event_ids))
+    if not ids:
+        return
+    table = InboxRecord.__table__  # type: ignore[attr-defined]
+    await session.exec(
+        sa.delete(table).where(table.c.consumer_group == consumer_group, table.c.event_id.in_(ids))
+    )

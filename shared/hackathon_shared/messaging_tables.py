@@ -63,14 +63,48 @@ class ConsumerPosition(SQLModel, table=True):
 
 
 class AppliedSequence(SQLModel, table=True):
-    """The highest sequence of each aggregate of another service's topic that this service
-    has applied: what an event's ``seen`` positions are compared with (causal delivery)."""
+    """The head of each aggregate's chain of another service's topic, as this service has it:
+    the highest sequence applied (or passed: dead-lettered after its chain was checked) and
+    that event's hash. An event's ``seen`` positions are compared with the sequence (causal
+    delivery); the next event must follow it and link to the hash (``hackathon_shared.chain``).
+    ``hash`` is None on rows written before it was kept (their next link is not checked)."""
 
     __tablename__ = "applied_sequences"
 
     topic: str = Field(primary_key=True, max_length=255)
     aggregate_id: str = Field(primary_key=True, max_length=200)
     sequence: int
+    hash: str | None = Field(default=None, max_length=64)
+
+
+class PassedEvent(SQLModel, table=True):
+    """A real event that continued its chain but was dead-lettered rather than applied (its
+    handler failed after the retries, or it named positions the log does not hold): the
+    chain went on past it. Kept so that the same event sent again (from the DLQ, once the
+    cause is fixed, or by a republished outbox) is recognised as a link of the chain and
+    applied, while any other event at that sequence is a fork."""
+
+    __tablename__ = "passed_events"
+
+    topic: str = Field(primary_key=True, max_length=255)
+    aggregate_id: str = Field(primary_key=True, max_length=200)
+    sequence: int = Field(primary_key=True)
+    hash: str = Field(max_length=64)
+
+
+class RecordVersion(SQLModel, table=True):
+    """Per key of a keyed record topic (``registration.contacts``: per account), the highest
+    version applied and the digest of that record, and whether a tombstone ended the key
+    (``hackathon_shared.record_versions``). ``version`` is None while only records from
+    before versions existed were applied."""
+
+    __tablename__ = "record_versions"
+
+    topic: str = Field(primary_key=True, max_length=255)
+    record_key: str = Field(primary_key=True, max_length=255)
+    version: int | None = None
+    digest: str | None = Field(default=None, max_length=64)
+    ended: bool = False
 
 
 class ErasedPrincipal(SQLModel, table=True):
@@ -103,6 +137,52 @@ def create_consistency_tables() -> None:
         "erased_principals",
         sa.Column("account_id", sa.String(64), primary_key=True),
     )
+
+
+def add_chain_links() -> None:
+    """For a service's migration: the hash of each chain's head beside its sequence, and the
+    events that passed without being applied (docs/consistency.md, "The chain continues").
+    Rows that exist already keep a null hash: their next event's link is taken on trust once,
+    and its hash is kept from then on."""
+    from alembic import op
+
+    with op.batch_alter_table("applied_sequences") as batch:
+        batch.add_column(sa.Column("hash", sa.String(64), nullable=True))
+    op.create_table(
+        "passed_events",
+        sa.Column("topic", sa.String(255), primary_key=True),
+        sa.Column("aggregate_id", sa.String(200), primary_key=True),
+        sa.Column("sequence", sa.Integer, primary_key=True),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+
+
+def drop_chain_links() -> None:
+    from alembic import op
+
+    op.drop_table("passed_events")
+    with op.batch_alter_table("applied_sequences") as batch:
+        batch.drop_column("hash")
+
+
+def create_record_versions_table() -> None:
+    """For the migration of a service that consumes ``registration.contacts``."""
+    from alembic import op
+
+    op.create_table(
+        "record_versions",
+        sa.Column("topic", sa.String(255), primary_key=True),
+        sa.Column("record_key", sa.String(255), primary_key=True),
+        sa.Column("version", sa.BigInteger, nullable=True),
+        sa.Column("digest", sa.String(64), nullable=True),
+        sa.Column("ended", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+
+
+def drop_record_versions_table() -> None:
+    from alembic import op
+
+    op.drop_table("record_versions")
 
 
 def drop_consistency_tables() -> None:

@@ -5,8 +5,11 @@
   embedded broker gets a new one at every start, since it keeps nothing). Positions of
   another log are ignored, so a broker that lost its log is never taken for one that has
   been read.
-- Sequences: per aggregate of another service's topic, the highest sequence applied: an
-  event names the sequences it was decided on (``seen``), and is applied only after them.
+- Sequences: per aggregate of another service's topic, the head of its chain applied: the
+  highest sequence and that event's hash. An event names the sequences it was decided on
+  (``seen``), and is applied only after them; the next event must link to the hash
+  (``hackathon_shared.chain``). Events that passed without being applied are kept beside
+  them (``passed_events``).
 - Erased principals: accounts whose ``AccountErased`` was applied.
 
 Upserts use each dialect's ``INSERT ... ON CONFLICT``, one statement per batch (the sequences
@@ -28,9 +31,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hackathon_shared.batch import dialect_insert, dialect_of, insert_of, rows_with_keys
+from hackathon_shared.batch import (
+    dialect_insert,
+    dialect_of,
+    insert_new,
+    insert_of,
+    rows_with_keys,
+)
+from hackathon_shared.chain import Head
 from hackathon_shared.events.catalogue import Producer, SeenFact
-from hackathon_shared.messaging_tables import AppliedSequence, ConsumerPosition, ErasedPrincipal
+from hackathon_shared.events.envelope import Envelope
+from hackathon_shared.messaging_tables import (
+    AppliedSequence,
+    ConsumerPosition,
+    ErasedPrincipal,
+    PassedEvent,
+)
 from hackathon_shared.topics import Topics
 
 
@@ -85,14 +101,20 @@ async def read_positions(
     return {TopicPartition(topic, partition): offset for topic, partition, offset in rows.all()}
 
 
-async def record_sequences(session: AsyncSession, sequences: Mapping[tuple[str, str], int]) -> None:
-    """Raise each (topic, aggregate) to at least the given sequence."""
+async def record_sequences(
+    session: AsyncSession, sequences: Mapping[tuple[str, str], int | Head]
+) -> None:
+    """Raise each (topic, aggregate) to at least the given sequence; given a :class:`Head`,
+    its hash goes with it (kept with the highest sequence, so a replica that finishes an
+    older batch after another moved on leaves the newer head)."""
     if not sequences:
         return
-    rows = [
-        {"topic": topic, "aggregate_id": aggregate, "sequence": sequence}
-        for (topic, aggregate), sequence in sorted(sequences.items())
-    ]
+    rows = []
+    for (topic, aggregate), head in sorted(sequences.items()):
+        sequence, hash_ = (head, None) if isinstance(head, int) else (head.sequence, head.hash)
+        rows.append(
+            {"topic": topic, "aggregate_id": aggregate, "sequence": sequence, "hash": hash_}
+        )
     await session.exec(_sequences_upsert(dialect_of(session)), params=rows)
 
 
@@ -100,9 +122,22 @@ async def record_sequences(session: AsyncSession, sequences: Mapping[tuple[str, 
 def _sequences_upsert(dialect: str) -> Any:
     table = AppliedSequence.__table__  # type: ignore[attr-defined]
     statement = insert_of(dialect, table)
+    excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["topic", "aggregate_id"],
-        set_={"sequence": _greatest(dialect, table.c.sequence, statement.excluded.sequence)},
+        set_={
+            "sequence": _greatest(dialect, table.c.sequence, excluded.sequence),
+            # Both right-hand sides see the row as it was: the hash follows the sequence
+            # that wins, and a sequence given without a hash keeps the one known.
+            "hash": case(
+                (
+                    (excluded.sequence >= table.c.sequence) & excluded.hash.is_not(None),
+                    excluded.hash,
+                ),
+                (excluded.sequence > table.c.sequence, None),
+                else_=table.c.hash,
+            ),
+        },
     )
 
 
@@ -110,10 +145,47 @@ async def applied_sequences(
     session: AsyncSession, wanted: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """The applied sequence of each (topic, aggregate) asked for that has one."""
+    heads = await chain_heads(session, wanted)
+    return {key: head.sequence for key, head in heads.items()}
+
+
+async def chain_heads(
+    session: AsyncSession, wanted: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Head]:
+    """The head (sequence and hash) of each chain asked for that has one: one statement."""
     rows = await rows_with_keys(
         session, AppliedSequence, ["topic", "aggregate_id"], wanted, fresh=True
     )
-    return {(row.topic, row.aggregate_id): row.sequence for row in rows}
+    return {(row.topic, row.aggregate_id): Head(row.sequence, row.hash) for row in rows}
+
+
+async def passed_events(
+    session: AsyncSession, wanted: Iterable[tuple[str, str, int]]
+) -> dict[tuple[str, str, int], str]:
+    """The hash of each (topic, aggregate, sequence) asked for that passed without being
+    applied (``PassedEvent``): one statement, asked only for events behind their chain."""
+    keys = list(dict.fromkeys(wanted))
+    if not keys:
+        return {}
+    rows = await rows_with_keys(
+        session, PassedEvent, ["topic", "aggregate_id", "sequence"], keys, fresh=True
+    )
+    return {(row.topic, row.aggregate_id, row.sequence): row.hash for row in rows}
+
+
+async def record_passed(session: AsyncSession, events: Iterable[tuple[str, Envelope]]) -> None:
+    """Remember (topic, event) pairs that continued their chain but were dead-lettered."""
+    rows = [
+        {
+            "topic": topic,
+            "aggregate_id": event.aggregate_id,
+            "sequence": event.sequence,
+            "hash": event.hash,
+        }
+        for topic, event in events
+    ]
+    if rows:
+        await insert_new(session, PassedEvent.__table__, rows)  # type: ignore[attr-defined]
 
 
 async def record_erasure(session: AsyncSession, account_id: str) -> None:

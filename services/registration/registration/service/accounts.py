@@ -8,7 +8,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from hackathon_shared.events.catalogue import (
 from hackathon_shared.messaging_tables import OutboxRecord
 from hackathon_shared.outbox import Outbox
 from hackathon_shared.problems import ProblemError
+from hackathon_shared.record_versions import versioned_contact_json
 from hackathon_shared.topics import REGISTRATION_CONTACTS
 from registration.adapters.passwords import hash_password, verify_password
 from registration.adapters.sign_in_limiter import SignInLimiter
@@ -104,9 +105,26 @@ class Accounts:
             display_name=account.display_name or "",
             updated_at=account.created_at,
         )
+        version = await self._next_contact_version(session, account.account_id)
         await self.outbox.append_record(
-            session, REGISTRATION_CONTACTS, account.account_id, contact.model_dump_json()
+            session,
+            REGISTRATION_CONTACTS,
+            account.account_id,
+            versioned_contact_json(contact, version),
         )
+
+    async def _next_contact_version(self, session: AsyncSession, account_id: str) -> int:
+        """The version of the account's next contact record: one more than the records its
+        outbox holds (tombstones included), so that a consumer can tell an older record, sent
+        again, from a newer one (hackathon_shared.record_versions); a record from before
+        versions counts as one of them."""
+        count = await session.exec(
+            select(func.count()).where(
+                col(OutboxRecord.topic) == self.outbox.topics.name(REGISTRATION_CONTACTS),
+                col(OutboxRecord.message_key) == account_id,
+            )
+        )
+        return int(count.one()) + 1
 
     async def issue_token(
         self, email: str, password: str, *, client: str | None = None

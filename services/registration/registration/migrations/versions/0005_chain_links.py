@@ -1,0 +1,21 @@
+"""Chain links: the hash of each chain's head beside its sequence, and the events that passed
+without being applied (docs/consistency.md, "The chain continues").
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from hackathon_shared.messaging_tables import add_chain_links, drop_chain_links
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    add_chain_links()
+
+
+def downgrade() -> None:
+    drop_chain_links()

@@ -65,6 +65,8 @@ class Report:
     scope: list[str]
     missing_topics: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # What is worth knowing but wrong in nothing: an identical copy of an event (redelivered).
+    notes: list[Finding] = field(default_factory=list)
     results: list[ResultsCheck] = field(default_factory=list)
     # Whether each event's signature was checked (trusted keys given), and how many events
     # each key signed: who wrote the log, key by key.
@@ -82,6 +84,10 @@ class Report:
         body = asdict(self)
         body["clean"] = self.clean
         return body
+
+
+NOTES_SHOWN = 10
+"""How many notes the text report lists one by one (the JSON report has them all)."""
 
 
 def render(report: Report) -> str:
@@ -120,6 +126,19 @@ def render(report: Report) -> str:
             lines.append(f"     {finding.message}")
             if finding.related is not None:
                 lines.append(f"     see {finding.related.text()}")
+    if report.notes:
+        kinds = Counter(n.kind for n in report.notes)
+        lines.append("")
+        lines.append(
+            f"Notes ({len(report.notes)}, not findings): "
+            + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        )
+        for note in report.notes[:NOTES_SHOWN]:
+            lines.append(f"  - [{note.check}: {note.kind}] {note.event.text()}: {note.message}")
+            if note.related is not None:
+                lines.append(f"    first at {note.related.text()}")
+        if len(report.notes) > NOTES_SHOWN:
+            lines.append(f"  ... and {len(report.notes) - NOTES_SHOWN} more (--json lists all)")
     lines.append("")
     if report.clean:
         lines.append("CLEAN: no finding.")

@@ -87,6 +87,7 @@ class Verifier:
         self.progress = progress
         self.records = 0
         self.findings: list[Finding] = []
+        self.notes: list[Finding] = []
         self.results: list[ResultsCheck] = []
         self.items: list[Item] = []
         # Per (logical) topic and aggregate, the records that have a sequence, as read.
@@ -190,6 +191,7 @@ class Verifier:
             scope=sorted(self.scope) if self.scope else [],
             missing_topics=list(missing_topics),
             findings=self.findings,
+            notes=self.notes,
             results=self.results,
             signatures_checked=self.keys is not None,
             signed_by=dict(sorted(self.signed_by.items())),
@@ -294,18 +296,34 @@ class Verifier:
                 first = first_of.setdefault(event_id, item)
                 if first is not item:
                     item.duplicate = True
-                    same = first.digest == item.digest
-                    self.report(
-                        "chain",
-                        "duplicate-event",
-                        (
-                            "an identical copy of an event already in the log"
-                            if same
-                            else "an event_id already used by a different event"
-                        ),
-                        item,
-                        first,
-                    )
+                    same_place = (first.topic, first.partition) == (item.topic, item.partition)
+                    if first.digest == item.digest and same_place:
+                        # The same bytes again, where its producer would put it (a relay that
+                        # crashed between publishing and marking, an outbox published again
+                        # after a lost log): delivered twice, decided once. A note, not a
+                        # finding.
+                        self.notes.append(
+                            Finding(
+                                "chain",
+                                "redelivered",
+                                "an identical copy of an event already in the log",
+                                item.ref(),
+                                first.ref(),
+                            )
+                        )
+                    else:
+                        self.report(
+                            "chain",
+                            "duplicate-event",
+                            (
+                                "an identical copy of an event, on another partition than "
+                                "its producer put it: not a redelivery"
+                                if first.digest == item.digest
+                                else "an event_id already used by a different event"
+                            ),
+                            item,
+                            first,
+                        )
                     continue
             self._emit(item, ENVELOPE)
 

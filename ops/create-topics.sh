@@ -1,8 +1,9 @@
 #!/bin/sh
 # Creates the platform's topics, or brings the settings of existing ones up to date. Run by the
 # one-shot kafka-topics job of docker-compose.yml (in the Apache Kafka image) before any
-# service starts; the services also create missing topics at start-up (with the broker's
-# defaults), so this job is what gives topics their retention and compaction. Reads:
+# service starts; the services also create missing topics at start-up, with the same
+# retention and compaction (hackathon_shared.service_app.topic_configs), but only this job
+# brings an existing topic's settings up to date. Reads:
 #   BOOTSTRAP_SERVER        e.g. kafka:9092
 #   TOPIC_PREFIX            prefix of every name (default empty)
 #   TOPIC_PARTITIONS        partitions of a new topic (default 3); never changed on an

@@ -10,6 +10,8 @@ Loaded by the schemathesis CLI (``SCHEMATHESIS_HOOKS``) from the test's environm
 - Adding a webhook runs as a participant (refused with 403 before anything is forwarded): an
   organizer's fuzzed webhook would make the platform call whatever address was generated.
 - The notification stream runs without a token (401): a signed-in stream never ends.
+- A generated ``Idempotency-Key`` is replaced by a new UUID per case, as a client makes one
+  per request.
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ STREAM = "/api/v1/notifications/stream"
 
 
 def _sign(case: Any, token: str) -> None:
-    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    if "Idempotency-Key" in headers:
+        # A client sends a new key with each new request: generated keys repeat across
+        # operations (a short string), and a reused key is a 422, as documented.
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    case.headers = headers
 
 
 @schemathesis.auth(refresh_interval=None).apply_to(method="DELETE", path=ME)

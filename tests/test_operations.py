@@ -27,6 +27,7 @@ import jsonschema
 from pydantic_settings import BaseSettings
 
 from gateway.settings import GatewaySettings
+from hackathon_shared.service_app import topic_configs
 from hackathon_shared.settings import ServiceSettings
 from hackathon_shared.topics import EVENT_TOPICS, REGISTRATION_CONTACTS
 from notifications.settings import NotificationsSettings
@@ -198,6 +199,23 @@ def test_topics_job_creates_the_topics_the_services_use() -> None:
     script = (ROOT / "ops" / "create-topics.sh").read_text()
     assert "retention.ms=-1" in script and "cleanup.policy=compact" in script
     assert '"$topic_name.dlq"' in script or '"$name.dlq"' in script
+
+
+def test_topics_a_service_creates_have_the_jobs_retention_and_compaction() -> None:
+    """Where no topic job runs (the run command, a bare Kafka), the services create the
+    topics themselves, with the settings the job would give them."""
+    settings = ServiceSettings(TOPIC_PREFIX="p.")
+    configs = topic_configs(settings)
+    env = service_environment("kafka-topics", filled_env_example())
+    for topic in EVENT_TOPICS:
+        assert configs[f"p.{topic}"] == {"retention.ms": "-1", "retention.bytes": "-1"}
+        assert configs[f"p.{topic}.dlq"] == {"retention.ms": "-1", "retention.bytes": "-1"}
+    assert configs[f"p.{REGISTRATION_CONTACTS}"] == {"cleanup.policy": "compact"}
+    script = (ROOT / "ops" / "create-topics.sh").read_text()
+    default = re.search(r"COMPACTED_DLQ_RETENTION_MS:-(\d+)", script)
+    assert default, script
+    job_retention = env.get("COMPACTED_DLQ_RETENTION_MS", default.group(1))
+    assert configs[f"p.{REGISTRATION_CONTACTS}.dlq"] == {"retention.ms": job_retention}
 
 
 def test_ops_scripts_are_valid_shell() -> None:

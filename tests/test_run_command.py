@@ -4,6 +4,7 @@ organizer across restarts of the same data directory, and stops everything on Ct
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ import httpx
 
 from hackathon_shared.ports import free_ports, port_is_free
 from tests.database_fixtures import drop_postgres_database, postgres_url, require_postgres
+from tests.messaging_helpers import read_records
 from tests.polling import wait_until
 
 
@@ -92,6 +94,24 @@ class RunCommand:
         code = self.process.wait(timeout=60)
         self._reader.join(timeout=5)
         return code
+
+
+def broker_pids(run: RunCommand) -> list[str]:
+    """The process id of the run command's embedded broker (its only child that is not
+    Python)."""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+        if fields.get("PPid", "").strip() == str(run.process.pid) and "python" not in fields.get(
+            "Name", ""
+        ):
+            pids.append(status.parent.name)
+    assert pids, run.output
+    return pids
 
 
 async def sign_in(gateway: str, email: str, password: str) -> int:
@@ -242,3 +262,73 @@ async def test_a_database_url_that_is_not_postgresql_is_refused_clearly(tmp_path
     assert code == 1
     assert "could not start: --database-url takes a PostgreSQL server" in run.output
     assert port_is_free(gateway_port) and port_is_free(broker_port)
+
+
+async def test_a_dead_broker_is_started_again_and_the_services_publish_their_outboxes_again(
+    tmp_path: Path,
+) -> None:
+    gateway_port, broker_port = free_ports(2)
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    run = RunCommand(tmp_path / "data", gateway_port, broker_port)
+    try:
+        await run.wait_for("Press Ctrl-C to stop.")
+        await wait_until(
+            lambda: welcome_count(gateway, "eve@example.org", "eve's password"),
+            timeout=30,
+            message="Eve's welcome",
+        )
+        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+            token = await client.post(
+                "/api/v1/auth/token",
+                json={"email": "eve@example.org", "password": "eve's password"},
+            )
+        eve = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        # The broker dies, and its log (in memory) with it.
+        os.kill(int(next(line for line in broker_pids(run))), signal.SIGKILL)
+        await run.wait_for("the embedded broker exited; its log (in memory) is lost.")
+        await run.wait_for(f"the embedded broker started again on 127.0.0.1:{broker_port}")
+        # Each service notices the new log, stops, and is started again: it then publishes
+        # its outbox again and its consumers read the new log from the start.
+        for service in ("registration", "submissions", "scoring", "notifications"):
+            await run.wait_for(f"{service} started again", timeout=120)
+
+        # Services starting again are asynchronous by nature: until one listens, the gateway
+        # answers 503 for its routes.
+        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+
+            async def signed_up() -> dict[str, str] | None:
+                fay = {"email": "fay@example.org", "password": "fay's password"}
+                created = await client.post("/api/v1/accounts", json={**fay, "display_name": "F"})
+                if created.status_code == 503:
+                    return None
+                assert created.status_code in (201, 409), created.text
+                token = await client.post("/api/v1/auth/token", json=fay)
+                assert token.status_code == 200, token.text
+                return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+            fay = await wait_until(signed_up, timeout=120, interval=1, message=run.output)
+
+            async def feed(auth: dict[str, str]) -> list[dict[str, str]] | None:
+                answer = await client.get("/api/v1/notifications", headers=auth)
+                if answer.status_code == 503:
+                    return None
+                assert answer.status_code == 200, answer.text
+                items: list[dict[str, str]] = answer.json()["items"]
+                return items or None
+
+            await wait_until(
+                lambda: feed(fay), timeout=120, message=f"Fay's welcome:\n{run.output}"
+            )
+            # Eve was not welcomed twice ...
+            assert len(await wait_until(lambda: feed(eve), timeout=60, message="Eve's feed")) == 1
+            me = (await client.get("/api/v1/me", headers=eve)).json()
+        # ... and her account, decided before the loss, is in the new log again: registration
+        # published its outbox again (the run command asked for nothing).
+        assert "OUTBOX_REPUBLISH" not in run.output
+        records = await read_records(f"127.0.0.1:{broker_port}", "registration.events", 1)
+        created = [json.loads(r.value) for r in records]
+        assert any(
+            e["type"] == "AccountCreated" and e["aggregate_id"] == me["account_id"] for e in created
+        ), created
+    finally:
+        assert run.interrupt() == 0, run.output

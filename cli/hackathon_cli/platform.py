@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from hackathon_cli.embedded_broker import EmbeddedBroker
+from hackathon_cli.embedded_broker import EmbeddedBroker, EmbeddedBrokerError
 from hackathon_shared.ports import free_ports
 from hackathon_shared.signing import KeyFiles, ensure_platform_keys
 
@@ -92,6 +92,7 @@ class Platform:
         self.config = config
         self.broker: EmbeddedBroker | None = None
         self.processes: list[_Process] = []
+        self._broker_restart_at: float | None = None
         self.bootstrap_servers = config.bootstrap_servers or ""
         # The event signing keys (made or found in the data directory when it starts).
         self.keys = KeyFiles(config.data_dir / "keys")
@@ -124,10 +125,9 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if self.broker is not None:
-            # The embedded broker keeps its log in memory only: a fresh one has none of the
-            # events published by an earlier run, so each service publishes its outbox again.
-            env["OUTBOX_REPUBLISH_ON_START"] = "true"
+        # No OUTBOX_REPUBLISH_ON_START: the embedded broker keeps its log in memory only, and
+        # each service notices by itself that a fresh broker lacks its events, and publishes
+        # its outbox again (hackathon_shared.log_loss); a restart on an intact log does not.
         env.update(self.config.extra_env)
         return env
 
@@ -258,11 +258,12 @@ class Platform:
 
     def supervise(self, now: float | None = None) -> list[str]:
         """Start again every process that died, each after its backoff
-        (``RESTART_BACKOFF_SECONDS``), on its port and with its environment, except that a
-        restart never republishes the outbox: the broker kept the log, so what was published
-        is there. Returns one line per death and per restart, for the run command's output."""
+        (``RESTART_BACKOFF_SECONDS``), on its port and with its environment; the embedded
+        broker too, on its port, empty: the services notice the new log and publish their
+        outboxes again (a service's own restart republishes nothing). Returns one line per
+        death and per restart, for the run command's output."""
         now = time.monotonic() if now is None else now
-        said: list[str] = []
+        said: list[str] = self._supervise_broker(now)
         for process in self.processes:
             code = process.popen.poll()
             if code is None:
@@ -283,12 +284,38 @@ class Platform:
                 continue
             if now < process.restart_at:
                 continue
-            process.env = {**process.env, "OUTBOX_REPUBLISH_ON_START": "false"}
             process.popen = self._popen(process.name, process.service, process.port, process.env)
             process.started_at, process.restart_at = now, None
             process.restarts += 1
             said.append(f"{process.name} started again (restart {process.restarts} in a row)")
         return said
+
+    def _supervise_broker(self, now: float) -> list[str]:
+        broker = self.broker
+        if broker is None or broker.running:
+            return []
+        if self._broker_restart_at is None:
+            self._broker_restart_at = now + RESTART_BACKOFF_SECONDS[0]
+            return [
+                f"the embedded broker exited; its log (in memory) is lost. Starting it again "
+                f"in {RESTART_BACKOFF_SECONDS[0]:g} s; the services will publish their outboxes "
+                "again"
+            ]
+        if now < self._broker_restart_at:
+            return []
+        port = broker.port
+        broker.stop()
+        self.broker = EmbeddedBroker(
+            port=port, log_path=self.config.data_dir / "logs" / "broker.log"
+        )
+        try:
+            self.broker.start()
+        except EmbeddedBrokerError as error:
+            self.broker = broker  # not running: tried again after the next backoff
+            self._broker_restart_at = now + RESTART_BACKOFF_SECONDS[-1]
+            return [f"the embedded broker did not start again: {error}"]
+        self._broker_restart_at = None
+        return [f"the embedded broker started again on {self.broker.bootstrap_servers}"]
 
     def stop(self, timeout: float = 10.0) -> None:
         for process in reversed(self.processes):

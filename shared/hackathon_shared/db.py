@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +100,23 @@ def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+
+# Run once, in the first unit of work of the current request, just before it commits (and so
+# committed with it, or not at all): the Idempotency-Key's mark (hackathon_shared.idempotency).
+_before_commit: contextvars.ContextVar[BeforeCommit | None] = contextvars.ContextVar(
+    "before_commit", default=None
+)
+
+
+def set_before_commit(hook: BeforeCommit) -> contextvars.Token[BeforeCommit | None]:
+    return _before_commit.set(hook)
+
+
+def reset_before_commit(token: contextvars.Token[BeforeCommit | None]) -> None:
+    _before_commit.reset(token)
+
+
 class Database:
     """One service's database: engine plus a unit-of-work helper."""
 
@@ -128,6 +146,10 @@ class Database:
         back when it raises."""
         async with self.writer_turn(), self._units_of_work() as session, session.begin():
             yield session
+            hook = _before_commit.get()
+            if hook is not None:
+                _before_commit.set(None)  # the request's first unit of work only
+                await hook(session)
 
     @asynccontextmanager
     async def reads(self) -> AsyncIterator[AsyncConnection]:

@@ -107,6 +107,49 @@ class RecordVersion(SQLModel, table=True):
     ended: bool = False
 
 
+class IdempotencyRecord(SQLModel, table=True):
+    """An ``Idempotency-Key`` a caller sent with a write, and the answer it got
+    (hackathon_shared.idempotency)."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: str = Field(primary_key=True, max_length=80)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    state: str = Field(max_length=10)  # started, committed, answered
+    status: int | None = None
+    headers: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    body: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    created_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False, index=True))
+
+
+def create_idempotency_table() -> None:
+    """For a service's migration: the table of Idempotency-Keys."""
+    from alembic import op
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("owner", sa.String(80), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("state", sa.String(10), nullable=False),
+        sa.Column("status", sa.Integer, nullable=True),
+        sa.Column("headers", sa.Text, nullable=True),
+        sa.Column("body", sa.Text, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
+
+
+def drop_idempotency_table() -> None:
+    from alembic import op
+
+    op.drop_index("ix_idempotency_keys_expires_at", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
+
+
 class ErasedPrincipal(SQLModel, table=True):
     """Accounts whose ``AccountErased`` this service has applied: their tokens are refused."""
 

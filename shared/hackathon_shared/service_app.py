@@ -11,6 +11,7 @@ refused."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from hackathon_shared.consumer import ContactConsumer, ContactHandler, EventCons
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import AccountErased
 from hackathon_shared.events.envelope import Envelope
+from hackathon_shared.idempotency import IdempotentWrites
 from hackathon_shared.kafka_admin import (
     cluster_id_of,
     ensure_topics,
@@ -42,6 +44,7 @@ from hackathon_shared.kafka_admin import (
     timings_for_cluster,
 )
 from hackathon_shared.log_end import LogEnds
+from hackathon_shared.log_loss import LogWatch, forget_positions, lost_reason
 from hackathon_shared.logging_setup import configure_logging, log_access, log_context
 from hackathon_shared.metrics import (
     CATCHING_UP,
@@ -67,6 +70,14 @@ from hackathon_shared.topics import (
     dlq,
 )
 
+log = logging.getLogger(__name__)
+
+SHUTDOWN_SECONDS = 4.0
+"""The most stopping may take (relay, consumers and producer, the log-end client, the
+database pool, in that order), so that a service stops within 5 s of SIGTERM, broker up or
+down, well inside Compose's 30 s grace. What a step leaves unfinished is safe: the outbox
+publishes again what was not marked, and consumers apply again from their stored positions."""
+
 
 @dataclass
 class ServiceRuntime:
@@ -86,6 +97,8 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
     # What the service's answers depend on (``create_service_app(reads=...)``).
     reads: Facts = field(default_factory=dict)
+    # Watches that the broker keeps the log (hackathon_shared.log_loss), once started.
+    log_watch: LogWatch | None = None
 
     def consume(self, topics: Sequence[str], handler: EventHandler, name: str = "events") -> None:
         """Subscribe this service to the given (unprefixed) topics: one consumer group per
@@ -137,6 +150,39 @@ class ServiceRuntime:
     def consumed_topics(self) -> list[str]:
         """The (prefixed) topics this service consumes."""
         return sorted({topic for consumer in self.consumers for topic in consumer.topics})
+
+    @property
+    def own_event_topics(self) -> list[str]:
+        """The (prefixed) event topic this service publishes to, if it publishes events (the
+        compacted contacts topic is left out: compaction shortens it by design)."""
+        name = self.settings.service_name
+        if name not in EVENTS_TOPIC_OF_PRODUCER:
+            return []
+        return [self.settings.topics.events_of(name)]
+
+    async def recover_if_lost(self, cluster_id: str) -> str | None:
+        """At start-up: when the broker lost the log this service knew, forget the positions
+        taken on it and publish the whole outbox again (hackathon_shared.log_loss). Returns
+        why, or None when the log is intact."""
+        reason: str | None
+        if self.settings.outbox_republish_on_start:
+            reason = "OUTBOX_REPUBLISH_ON_START is set"
+        else:
+            reason = await lost_reason(
+                self.db, self.log_ends, cluster_id, self.own_event_topics, self.consumed_topics
+            )
+        if reason is None:
+            return None
+        forgotten = await forget_positions(self.db)
+        republished = await self.relay.republish_everything()
+        log.warning(
+            "the log was lost (%s): %d outbox rows are published again, %d stored positions "
+            "forgotten",
+            reason,
+            republished,
+            forgotten,
+        )
+        return reason
 
     async def register_consumers(self, cluster_id: str) -> None:
         timings: dict[str, Any] = dict(timings_for_cluster(cluster_id))
@@ -304,31 +350,30 @@ def create_service_app(
             settings.kafka_bootstrap_servers,
             topics + [dlq(t) for t in topics],
             partitions=settings.topic_partitions,
-            # Contact details: only the latest per account is kept, and erasure's tombstone
-            # removes it.
-            topic_configs={
-                settings.topics.name(REGISTRATION_CONTACTS): {"cleanup.policy": "compact"}
-            },
+            topic_configs=topic_configs(settings),
         )
-        if settings.outbox_republish_on_start:
-            await runtime.relay.republish_everything()
         cluster_id = await cluster_id_of(settings.kafka_bootstrap_servers)
+        await runtime.recover_if_lost(cluster_id)
         runtime.progress.log_id = cluster_id
         await runtime.register_consumers(cluster_id)
         await runtime.broker.start()
         runtime.relay.start()
+        runtime.log_watch = LogWatch(
+            settings.kafka_bootstrap_servers,
+            runtime.db,
+            runtime.log_ends,
+            cluster_id=cluster_id,
+            own_topics=runtime.own_event_topics,
+            consumed_topics=runtime.consumed_topics,
+        )
+        runtime.log_watch.start()
         if on_started is not None:
             await on_started(runtime)
         freeze_startup_objects()
         try:
             yield
         finally:
-            if on_stopping is not None:
-                await on_stopping(runtime)
-            await runtime.relay.stop()
-            await runtime.broker.stop()
-            await runtime.log_ends.close()
-            await runtime.db.dispose()
+            await _stop(runtime, on_stopping)
 
     app = FastAPI(
         title=title or f"{settings.service_name} service",
@@ -348,6 +393,60 @@ def create_service_app(
     for router in own_fact_routers:
         app.include_router(router)
     return app
+
+
+KEEP_FOREVER: dict[str, str] = {"retention.ms": "-1", "retention.bytes": "-1"}
+"""Event topics (and their DLQs) keep every record: consumers check that each aggregate's
+chain continues from its first event, and auditors replay the log from offset 0."""
+
+
+CONTACTS_DLQ_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
+def topic_configs(settings: ServiceSettings) -> dict[str, dict[str, str]]:
+    """The configs of the topics a service creates when they do not exist yet (Compose's
+    topic job creates them with the same settings first, ``ops/create-topics.sh``)."""
+    configs: dict[str, dict[str, str]] = {}
+    for topic in ALL_TOPICS:
+        name = settings.topics.name(topic)
+        if topic == REGISTRATION_CONTACTS:
+            # Contact details: only the latest per account is kept, and erasure's tombstone
+            # removes it; what was dead-lettered may hold personal data, so it goes in 7 days.
+            configs[name] = {"cleanup.policy": "compact"}
+            configs[dlq(name)] = {"retention.ms": str(CONTACTS_DLQ_RETENTION_MS)}
+        else:
+            configs[name] = dict(KEEP_FOREVER)
+            configs[dlq(name)] = dict(KEEP_FOREVER)
+    return configs
+
+
+async def _stop(
+    runtime: ServiceRuntime, on_stopping: Callable[[ServiceRuntime], Awaitable[None]] | None
+) -> None:
+    """Stop every part within ``SHUTDOWN_SECONDS`` in all: a step the broker's absence would
+    hold up (a consumer's last commit, the producer's flush) is given up on, and each later
+    step still gets its share."""
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+    if on_stopping is not None:
+        steps.append(("on_stopping", lambda: on_stopping(runtime)))
+    if runtime.log_watch is not None:
+        steps.append(("log watch", runtime.log_watch.stop))
+    steps += [
+        ("outbox relay", runtime.relay.stop),
+        ("broker", runtime.broker.stop),
+        ("log-end client", runtime.log_ends.close),
+        ("database", runtime.db.dispose),
+    ]
+    deadline = time.monotonic() + SHUTDOWN_SECONDS
+    for index, (name, step) in enumerate(steps):
+        # Each step may use what is left, less a little for each step after it.
+        allowed = max(deadline - time.monotonic() - 0.25 * (len(steps) - index - 1), 0.25)
+        try:
+            await asyncio.wait_for(step(), allowed)
+        except TimeoutError:
+            log.warning("stopping the %s took over %.2f s; left", name, allowed)
+        except Exception:
+            log.exception("stopping the %s failed", name)
 
 
 async def _acknowledge(runtime: ServiceRuntime, status: int) -> bool:
@@ -415,9 +514,22 @@ class _RequestShell:
                 HTTP_LATENCY.labels(self.service, method, path).observe(elapsed)
 
 
+IDEMPOTENCY_EXEMPT_PATHS = frozenset({"/auth/token"})
+"""Writes whose answers are not kept for an Idempotency-Key: a sign-in's answer is an access
+token, and signing in again is harmless."""
+
+
 def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
     service = runtime.settings.service_name
     app.add_middleware(_RequestShell, runtime=runtime)
+    # Outside the request shell, so the answer it keeps for a key is the one the client got
+    # (a 202 when the write's events were not in the log in time, say).
+    app.add_middleware(
+        IdempotentWrites,
+        db=runtime.db,
+        secret=lambda: getattr(app.state, "jwt_secret", None),
+        exempt_paths=IDEMPOTENCY_EXEMPT_PATHS,
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -433,6 +545,9 @@ def _install_observability(app: FastAPI, runtime: ServiceRuntime) -> None:
         except Exception as error:
             checks["database"] = f"unavailable: {error.__class__.__name__}"
         checks["broker"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unavailable"
+        watch = runtime.log_watch
+        if watch is not None and watch.lost is not None:
+            checks["log"] = f"lost: {watch.lost}; restarting to publish the outbox again"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "service": service, "checks": checks},

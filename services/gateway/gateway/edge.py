@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -292,3 +292,19 @@ def check_secret(secret: str | None) -> str:
             "every token before forwarding"
         )
     return secret
+
+
+async def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=r"^[\x21-\x7e]{1,255}$",
+            description="Any string of 1 to 255 visible ASCII characters (a UUID, say), new "
+            "for each new request. A retry with the same key and the same request gets the "
+            "first answer again (with `Idempotent-Replayed: true`) and changes nothing; the "
+            "same key with another request is `422 idempotency-key-reused`. Kept 24 hours.",
+        ),
+    ] = None,
+) -> None:
+    """Declares and checks a write's ``Idempotency-Key``; the owning service keeps it."""

@@ -58,6 +58,13 @@ PROBLEM_KINDS: dict[str, str] = {
     "catching-up": "the service could not reach the log's end in time; nothing was decided, "
     "retry after `Retry-After`",
     "upstream-timeout": "the owning service did not answer in time",
+    # Idempotency-Key (hackathon_shared.idempotency)
+    "idempotency-key-in-use": "a request with this `Idempotency-Key` is still being carried "
+    "out; retry after `Retry-After`",
+    "idempotency-key-answer-lost": "the request with this `Idempotency-Key` was carried out, "
+    "but its answer was lost in a crash; read the resource to see its state",
+    "idempotency-key-reused": "this `Idempotency-Key` was used for another request (method, "
+    "path or body); use a new key for a new request",
     # accounts and tokens
     "invalid-credentials": "wrong e-mail or password",
     "too-many-sign-in-attempts": "too many failed sign-ins for this e-mail from this client",
@@ -131,6 +138,9 @@ def problems_of(route: PublicRoute) -> dict[int, tuple[str, ...]]:
     if route.body is not None:
         add(413, "body-too-large")
     add(422, "validation")  # an unknown query parameter, on every route
+    if route.takes_idempotency_key:
+        add(409, "idempotency-key-in-use", "idempotency-key-answer-lost")
+        add(422, "idempotency-key-reused")
     if route.limit is not None:
         add(429, "rate-limited")
     add(503, "service-unavailable", "database-busy", "database-unavailable")

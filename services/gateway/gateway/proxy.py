@@ -23,8 +23,20 @@ from gateway.upstream import UpstreamClient, UpstreamTimeout, UpstreamUnavailabl
 from hackathon_shared.client_address import CLIENT_HEADER, ClientAttestation
 from hackathon_shared.problems import service_unavailable, upstream_timeout
 
-FORWARDED_HEADERS = ("authorization", "x-request-id", "accept", "last-event-id")
-PASSED_HEADERS = ("content-type", "retry-after", "www-authenticate", "x-event-delivery")
+FORWARDED_HEADERS = (
+    "authorization",
+    "x-request-id",
+    "accept",
+    "last-event-id",
+    "idempotency-key",
+)
+PASSED_HEADERS = (
+    "content-type",
+    "retry-after",
+    "www-authenticate",
+    "x-event-delivery",
+    "idempotent-replayed",
+)
 
 
 class Upstreams:

@@ -132,6 +132,12 @@ class PublicRoute:
     def parameters(self) -> list[str]:
         return [name for _, name, _, _ in string.Formatter().parse(self.path) if name]
 
+    @property
+    def takes_idempotency_key(self) -> bool:
+        """Every write does (hackathon_shared.idempotency), except signing in: its answer is
+        an access token, which is not kept, and signing in again is harmless."""
+        return self.method in ("POST", "PUT", "DELETE") and self.name != "sign_in"
+
     def service_path(self, values: dict[str, str]) -> str:
         return self.path.format(**{name: segment(values[name]) for name in self.parameters})
 
@@ -329,6 +335,8 @@ def build_router(routes: tuple[PublicRoute, ...] = ROUTES) -> APIRouter:
             dependencies.append(Depends(openapi.ACCESS_TOKEN_IN_QUERY))
         if route.limit is not None:
             dependencies.append(LIMITS[route.limit])
+        if route.takes_idempotency_key:  # checked and documented here, kept by the service
+            dependencies.append(Depends(edge.idempotency_key))
         streamed: dict[str, Any] = {"response_class": Response} if route.stream else {}
         router.add_api_route(
             route.path,

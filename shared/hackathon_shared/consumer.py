@@ -48,6 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hackathon_shared.batch import applying
 from hackathon_shared.chain import Chains, Head, Judgement, Verdict
+from hackathon_shared.database_errors import database_trouble, sqlstate
 from hackathon_shared.db import Database
 from hackathon_shared.events.catalogue import (
     ContactDetails,
@@ -100,31 +101,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# SQLSTATE classes and codes that say "try again": connection exceptions (08), transaction
-# rollbacks such as serialization failures and deadlocks (40), insufficient resources (53),
-# operator intervention such as a database starting up (57), lock not available (55P03).
-TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
-TRANSIENT_SQLSTATES = ("55P03",)
-
-
-def _sqlstate(error: DBAPIError) -> str | None:
-    original = error.orig
-    for attribute in ("sqlstate", "pgcode"):
-        code = getattr(original, attribute, None)
-        if isinstance(code, str):
-            return code
-    cause = getattr(original, "__cause__", None)
-    code = getattr(cause, "sqlstate", None)
-    return code if isinstance(code, str) else None
-
-
 def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        code = _sqlstate(error)
-        if code and (code[:2] in TRANSIENT_SQLSTATE_CLASSES or code in TRANSIENT_SQLSTATES):
-            return True
+    """Whether retrying later can succeed: the database busy or unavailable
+    (``hackathon_shared.database_errors``, shared with the HTTP answers), or any other failure
+    of the infrastructure; a transaction rolled back by PostgreSQL (SQLSTATE class 40) too."""
+    if database_trouble(error) is not None:
+        return True
+    if isinstance(error, DBAPIError) and (sqlstate(error) or "").startswith("40"):
+        return True
     return isinstance(error, TRANSIENT_ERRORS)
 
 

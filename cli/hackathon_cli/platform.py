@@ -263,7 +263,7 @@ class Platform:
         outboxes again (a service's own restart republishes nothing). Returns one line per
         death and per restart, for the run command's output."""
         now = time.monotonic() if now is None else now
-        said: list[str] = self._supervise_broker(now)
+        said: list[str] = [line for line in self._supervise_broker(now) if line]
         for process in self.processes:
             code = process.popen.poll()
             if code is None:
@@ -303,6 +303,10 @@ class Platform:
             ]
         if now < self._broker_restart_at:
             return []
+        # Every service stops before the new, empty log exists: a send still in flight in a
+        # service's producer would otherwise land on it ahead of the rows before it. Started
+        # again on the new log, each service finds it lost and publishes its outbox in order.
+        stopped = self._stop_services(now)
         port = broker.port
         broker.stop()
         self.broker = EmbeddedBroker(
@@ -315,7 +319,24 @@ class Platform:
             self._broker_restart_at = now + RESTART_BACKOFF_SECONDS[-1]
             return [f"the embedded broker did not start again: {error}"]
         self._broker_restart_at = None
-        return [f"the embedded broker started again on {self.broker.bootstrap_servers}"]
+        return [
+            f"stopped {', '.join(stopped)} before the new log" if stopped else "",
+            f"the embedded broker started again on {self.broker.bootstrap_servers}",
+        ]
+
+    def _stop_services(self, now: float, timeout: float = 10.0) -> list[str]:
+        """Stop every service process (not the gateway) and have it started again at once."""
+        running = [p for p in self.processes if p.service in SERVICES and p.popen.poll() is None]
+        for process in running:
+            process.popen.terminate()
+        for process in running:
+            try:
+                process.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.popen.kill()
+                process.popen.wait()
+            process.restart_at = now  # started again by the next round of supervise
+        return [p.name for p in running]
 
     def stop(self, timeout: float = 10.0) -> None:
         for process in reversed(self.processes):

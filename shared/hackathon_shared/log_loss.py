@@ -18,10 +18,12 @@ whole outbox unpublished, so the relay publishes it again in id order (each aggr
 in their order), and its consumers read the new log from its start: the inbox drops what was
 applied already, and causal delivery (``seen``) orders what comes from several topics.
 
-While it runs (``LogWatch``), the same check runs every few seconds; when the log is lost,
-``/readyz`` says so and the service stops itself, so that its supervisor (the run command,
-Compose's ``restart``, Kubernetes) starts it again, and the start recovers as above. A
-restart on an intact log republishes nothing."""
+While it runs (``LogWatch``), the same check runs every few seconds, and the outbox relay
+checks the cluster id before it sends rows (``LogWatch.guard``: at most a second old, fresh
+after a failed round), so that no row of this service lands on a new log ahead of the rows
+before it. When the log is lost, ``/readyz`` says so and the service stops itself, so that
+its supervisor (the run command, Compose's ``restart``, Kubernetes) starts it again, and the
+start recovers as above. A restart on an intact log republishes nothing."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from collections.abc import Iterable
 
 from aiokafka import TopicPartition
@@ -44,6 +47,13 @@ log = logging.getLogger(__name__)
 
 LOG_WATCH_SECONDS = 3.0
 """How often a running service checks that the broker still has its log."""
+GUARD_FRESH_SECONDS = 1.0
+"""How long a check of the broker's cluster id stands for the outbox relay's rounds (less
+than the embedded broker takes to be started again, 1 s of backoff and its start)."""
+
+
+class LogLost(RuntimeError):
+    """The broker is not the log this service started on: nothing more may be sent to it."""
 
 
 async def published_counts(db: Database, topics: Iterable[str]) -> dict[str, int]:
@@ -139,20 +149,52 @@ class LogWatch:
         self.interval = interval
         self.lost: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._verified_at = time.monotonic()  # the cluster id was read at start-up
 
     async def _current_cluster_id(self) -> str:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap_servers, request_timeout_ms=2000
-        )
+        """The broker's cluster id, through one admin client kept open (made again after a
+        failure: the broker may have come back as another process)."""
         try:
-            await admin.start()
-            described = await admin.describe_cluster()
-        finally:
-            try:
-                await admin.close()
-            except Exception:  # an admin client that never connected
-                log.debug("closing the log watch's admin client failed", exc_info=True)
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.bootstrap_servers, request_timeout_ms=2000
+                )
+                await self._admin.start()
+            described = await self._admin.describe_cluster()
+        except BaseException:
+            admin, self._admin = self._admin, None
+            if admin is not None:
+                try:
+                    await admin.close()
+                except Exception:  # an admin client that never connected
+                    log.debug("closing the log watch's admin client failed", exc_info=True)
+            raise
         return str(described.get("cluster_id") or "")
+
+    async def guard(self, fresh: bool = False) -> None:
+        """Before the outbox relay sends rows: raise ``LogLost`` when the broker is not the log
+        this service started on, so that nothing of this service's lands on a new log before
+        the restart that republishes everything in order. The check is made at most once a
+        ``GUARD_FRESH_SECONDS``, and every time when ``fresh`` (after a failed round: the
+        broker may have come back as a new log)."""
+        if self.lost is not None:
+            raise LogLost(self.lost)
+        now = time.monotonic()
+        if not fresh and now - self._verified_at < GUARD_FRESH_SECONDS:
+            return
+        cluster_id = await asyncio.wait_for(self._current_cluster_id(), self.interval)
+        if cluster_id and cluster_id != self.cluster_id:
+            self._lose(f"the broker's cluster id changed from {self.cluster_id} to {cluster_id}")
+            raise LogLost(self.lost or "")
+        self._verified_at = now
+
+    def _lose(self, reason: str) -> None:
+        if self.lost is not None:
+            return
+        self.lost = reason
+        log.error("the broker lost its log (%s); restarting to publish again", reason)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     async def check(self) -> str | None:
         """Why the log is lost, or None; a broker that does not answer is not a loss."""
@@ -177,9 +219,7 @@ class LogWatch:
             await asyncio.sleep(self.interval)
             reason = await self.check()
             if reason is not None:
-                self.lost = reason
-                log.error("the broker lost its log (%s); restarting to publish again", reason)
-                os.kill(os.getpid(), signal.SIGTERM)
+                self._lose(reason)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="log-watch")
@@ -189,3 +229,9 @@ class LogWatch:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            try:
+                await admin.close()
+            except Exception:
+                log.debug("closing the log watch's admin client failed", exc_info=True)

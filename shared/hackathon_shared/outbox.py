@@ -27,7 +27,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
@@ -213,6 +213,10 @@ class OutboxRelay:
         # mark): they are marked again each round, never sent again by this process.
         self._unmarked: set[int] = set()
         self.failures = 0  # relay rounds failed in a row (the backoff grows with it)
+        # Checks, before rows are sent, that the broker still holds the log this service
+        # started on (hackathon_shared.log_loss.LogWatch.guard); ``True`` asks for a fresh
+        # check (after a failed round, the broker may have come back as another log).
+        self.log_guard: Callable[[bool], Awaitable[None]] | None = None
 
     @property
     def claims_rows(self) -> bool:
@@ -229,10 +233,12 @@ class OutboxRelay:
             )
             return list(rows.all())
 
-    async def publish(self, rows: Sequence[OutboxRecord]) -> int:
-        """Send the rows and wait for every acknowledgement. Returns how many rows, from the
-        first on, the broker acknowledged without a gap; the rest are sent again next round,
-        so an aggregate's events never skip ahead of one that failed."""
+    async def publish(self, rows: Sequence[OutboxRecord]) -> list[OutboxRecord]:
+        """Send the rows and wait for every acknowledgement. Returns the rows that may be
+        marked: each one the broker acknowledged, unless a row before it with the same key
+        (the same aggregate, so the same partition) was not; those are sent again next
+        round, so an aggregate's events never skip ahead of one that failed, and rows of
+        other aggregates are not sent twice for another's failure."""
         futures: list[asyncio.Future[Any]] = []
         for row in rows:
             key = row.message_key.encode()
@@ -258,11 +264,16 @@ class OutboxRelay:
                 )
             )
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        for index, outcome in enumerate(outcomes):
+        held_back: set[tuple[str, str]] = set()
+        accepted: list[OutboxRecord] = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            chain = (row.topic, row.message_key)
             if isinstance(outcome, BaseException):
-                log.warning("outbox row %s not acknowledged: %r", rows[index].id, outcome)
-                return index
-        return len(rows)
+                log.warning("outbox row %s not acknowledged: %r", row.id, outcome)
+                held_back.add(chain)
+            elif chain not in held_back:
+                accepted.append(row)
+        return accepted
 
     async def republish_everything(self) -> int:
         """Mark every row unpublished, so the relay sends the whole outbox again. For a broker
@@ -357,7 +368,9 @@ class OutboxRelay:
         cannot write makes no second copy of them, however long it lasts."""
         sent = [row for row in rows if row.id in self._unmarked]
         fresh = [row for row in rows if row.id not in self._unmarked]
-        accepted = fresh[: await self.publish(fresh)]
+        if fresh and self.log_guard is not None:
+            await self.log_guard(self.failures > 0)  # never onto a log that is not ours
+        accepted = await self.publish(fresh) if fresh else []
         if accepted:
             self._note_accepted(accepted)
             self._unmarked.update(row.id for row in accepted if row.id is not None)
@@ -413,7 +426,8 @@ class OutboxRelay:
     def backoff(self) -> float:
         """How long the relay waits after ``failures`` failed rounds in a row: the round's
         interval, doubling up to ``MAX_RELAY_BACKOFF_SECONDS``."""
-        return float(min(self.interval * 2 ** max(self.failures - 1, 0), MAX_RELAY_BACKOFF_SECONDS))
+        doublings = min(max(self.failures - 1, 0), 16)  # 2**16 intervals is past the cap
+        return float(min(self.interval * 2**doublings, MAX_RELAY_BACKOFF_SECONDS))
 
     async def run(self) -> None:
         while True:
@@ -431,7 +445,10 @@ class OutboxRelay:
                     log.warning("outbox relay round %d failed in a row: %r", self.failures, error)
                 count = 0
                 self._round_done.fire()
-                await asyncio.sleep(self.backoff())
+                # A commit cuts the wait short: a write waiting for its acknowledgement should
+                # not wait out the backoff once the broker or the database is back.
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=self.backoff())
                 continue
             if self.failures:
                 log.info("outbox relay recovered after %d failed rounds", self.failures)

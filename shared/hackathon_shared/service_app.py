@@ -367,6 +367,7 @@ def create_service_app(
             consumed_topics=runtime.consumed_topics,
         )
         runtime.log_watch.start()
+        runtime.relay.log_guard = runtime.log_watch.guard
         if on_started is not None:
             await on_started(runtime)
         freeze_startup_objects()

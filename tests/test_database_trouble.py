@@ -102,7 +102,7 @@ async def test_postgresql_read_only_is_unavailable_and_a_lock_timeout_is_busy() 
             async with db.transaction() as session:
                 await session.exec(sa.text("CREATE TABLE things (n INTEGER)"))
                 # Every service connection waits for a lock 5 s at most, inside the gateway's
-                # 10 s: a write never commits after its client was told it timed out.
+                # 15 s: a write never commits after its client was told it timed out.
                 shown = await session.exec(sa.text("SHOW lock_timeout"))
                 assert shown.one() == ("5s",)
 

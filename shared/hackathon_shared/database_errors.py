@@ -52,6 +52,9 @@ def database_trouble(error: BaseException) -> Trouble | None:
     exc = sys.modules.get("sqlalchemy.exc")
     if exc is not None and isinstance(error, exc.TimeoutError):  # no pooled connection free
         return "busy"
+    db = sys.modules.get("hackathon_shared.db")
+    if db is not None and isinstance(error, db.WriterTurnTimeout):  # SQLite writers queued
+        return "busy"
     if exc is not None and isinstance(error, exc.DBAPIError):
         code = sqlstate(error)
         if code is not None:

@@ -85,7 +85,7 @@ LOCK_WAIT_SECONDS = 5.0
 """How long a write waits for a lock held by someone else (another process on an SQLite file,
 another transaction or a maintenance command on PostgreSQL) before it fails as busy: a
 request then answers ``503 database-busy`` well inside the gateway's
-``UPSTREAM_TIMEOUT_SECONDS`` (10 s), instead of committing after the gateway gave up on it.
+``UPSTREAM_TIMEOUT_SECONDS`` (15 s), instead of committing after the gateway gave up on it.
 Within the service's own process SQLite writers take turns (``Database.transaction``) and
 never wait on this."""
 
@@ -163,13 +163,35 @@ class Database:
 
     def writer_turn(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """This process's turn at writing: an asyncio lock on SQLite, nothing on PostgreSQL.
-        Not reentrant: a unit of work never opens another inside itself."""
+        Not reentrant: a unit of work never opens another inside itself. Waiting for the turn
+        is bounded by ``LOCK_WAIT_SECONDS`` too (``WriterTurnTimeout``, a busy database): so
+        a write waits 10 s at most in all, its turn and then the file's lock, well inside the
+        gateway's 15 s, however many writers queue behind a lock another process holds."""
         if self._writer_turn is None:
             return contextlib.nullcontext()
-        return self._writer_turn
+        return _bounded_turn(self._writer_turn)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class WriterTurnTimeout(TimeoutError):
+    """This process's writers queued longer than ``LOCK_WAIT_SECONDS`` for their turn: the
+    database is busy (hackathon_shared.database_errors), and nothing was done."""
+
+
+@asynccontextmanager
+async def _bounded_turn(turn: asyncio.Lock) -> AsyncIterator[None]:
+    try:
+        await asyncio.wait_for(turn.acquire(), LOCK_WAIT_SECONDS)
+    except TimeoutError:
+        raise WriterTurnTimeout(
+            f"waited {LOCK_WAIT_SECONDS:g} s for this process's turn to write"
+        ) from None
+    try:
+        yield
+    finally:
+        turn.release()
 
 
 class UtcDateTime(TypeDecorator[datetime]):

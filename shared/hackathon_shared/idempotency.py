@@ -10,16 +10,18 @@ first is still being carried out answers ``409 idempotency-key-in-use``, with ``
 Keys belong to the caller: the account of a valid bearer token, else the anonymous caller.
 They are kept ``KEEP_SECONDS`` (24 hours), then forgotten.
 
-How once is guaranteed, crashes included: the key is claimed (``started``) before the request
-runs; the request's first unit of work marks it ``committed`` in its own transaction (a
-hook of :meth:`hackathon_shared.db.Database.transaction`), so the mark and the write commit
-together or not at all; the answer is stored once it is known (``answered``). A ``started``
-key older than ``STALE_SECONDS`` belongs to a request that died before committing anything:
-it is taken over and the request runs. A ``committed`` key with no answer belongs to one that
-died between committing and answering: its write stands, and the retry is told so (``409
-idempotency-key-answer-lost``) rather than run twice. Answers that decided nothing are not
-kept (a ``5xx`` before the commit, a ``401`` or ``429``): the key is released, and a retry
-runs."""
+How once is guaranteed, crashes included:
+- the key is claimed (``started``, with a claim token of this run) before the request runs;
+- the request's first unit of work marks it ``committed`` in its own transaction (a hook of
+  :meth:`hackathon_shared.db.Database.transaction`), and only while the claim is still its
+  own, so the mark and the write commit together or not at all;
+- the answer is stored once it is known (``answered``).
+A ``started`` key older than ``STALE_SECONDS`` belongs to a request that died before
+committing anything: a retry takes it over and runs. A ``committed`` key with no answer
+belongs to one that died between committing and answering: its write stands, and the retry
+is told so (``409 idempotency-key-answer-lost``) rather than run twice. Answers that decided
+nothing are not kept (a ``5xx`` before the commit, a ``401`` or ``429``): the key is
+released, and a retry runs."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -48,9 +51,16 @@ REPLAYED_HEADER = "idempotent-replayed"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEEP_SECONDS = 24 * 3600
 """How long a key and its answer are kept: a client retries within minutes, not days."""
-STALE_SECONDS = 60.0
-"""A key claimed this long ago by a request that never committed: that request is gone (the
-gateway gives up after 10 s, a database lock wait after 5 s)."""
+STALE_SECONDS = 20.0
+"""A key claimed this long ago by a request that never committed is taken over by a retry:
+that request is gone (the gateway gives up after 15 s; a service's own waits are 5 s for the
+barrier, 5 s for a lock and 2 s for the write's acknowledgement). Should it still be running
+after all, its commit finds the key taken over and rolls back (``mark_committed``), so a
+write is never carried out twice."""
+ANSWER_LOST_SECONDS = 5.0
+"""A key committed this long ago with no answer kept: its request died between committing
+and answering (once committed, a request only waits for its events to reach the log, 2 s at
+most, then answers). ``created_at`` is the commit's time from then on."""
 PURGE_EVERY_SECONDS = 300.0
 KEPT_HEADERS = ("content-type", "location", "x-event-delivery")
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the draft's sf-string allows
@@ -124,14 +134,15 @@ class IdempotentWrites:
         owner = owner_of(scope, self.secret())
         wanted = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
         await self._purge_now_and_then()
-        answer = await self._claim(owner, key, wanted)
+        claim = uuid.uuid4().hex
+        answer = await self._claim(owner, key, wanted, claim)
         if answer is not None:
             await _send_answer(send, *answer)
             return
-        await self._run(scope, replay_receive, send, owner, key)
+        await self._run(scope, replay_receive, send, owner, key, claim)
 
     async def _claim(
-        self, owner: str, key: str, wanted: str
+        self, owner: str, key: str, wanted: str, claim: str
     ) -> tuple[int, list[tuple[str, str]], bytes] | None:
         """Claim the key for this request (None: run it), or the answer to give instead."""
         now = datetime.now(UTC)
@@ -148,6 +159,7 @@ class IdempotentWrites:
                         key=key,
                         fingerprint=wanted,
                         state="started",
+                        claim=claim,
                         created_at=now,
                         expires_at=now + timedelta(seconds=KEEP_SECONDS),
                     )
@@ -177,10 +189,11 @@ class IdempotentWrites:
                 return row.status, headers, (row.body or "").encode()
             age = (now - row.created_at).total_seconds()
             if row.state == "started" and age >= STALE_SECONDS:
-                row.created_at = now  # its request died before committing: run it
+                # Its request died before committing: this run takes the key over.
+                row.created_at, row.claim = now, claim
                 session.add(row)
                 return None
-            if row.state == "committed" and age >= STALE_SECONDS:
+            if row.state == "committed" and age >= ANSWER_LOST_SECONDS:
                 return _problem(
                     ProblemError(
                         409,
@@ -198,7 +211,9 @@ class IdempotentWrites:
                 )
             )
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, owner: str, key: str) -> None:
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, owner: str, key: str, claim: str
+    ) -> None:
         status = 500
         headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
@@ -217,28 +232,46 @@ class IdempotentWrites:
             await send(message)
 
         async def mark_committed(session: AsyncSession) -> None:
-            await session.exec(
+            marked = await session.exec(
                 update(IdempotencyRecord)
-                .where(col(IdempotencyRecord.owner) == owner, col(IdempotencyRecord.key) == key)
-                .values(state="committed")
+                .where(
+                    col(IdempotencyRecord.owner) == owner,
+                    col(IdempotencyRecord.key) == key,
+                    col(IdempotencyRecord.claim) == claim,
+                    col(IdempotencyRecord.state) == "started",
+                )
+                .values(state="committed", created_at=datetime.now(UTC))
             )
+            if marked.rowcount != 1:  # taken over by a retry meanwhile: this run writes nothing
+                raise ProblemError(
+                    409,
+                    "idempotency-key-in-use",
+                    "a retry with this Idempotency-Key took it over; this request changed nothing",
+                    retry_after=1,
+                )
 
         token = set_before_commit(mark_committed)
         try:
             await self.app(scope, receive, capture)
         finally:
             reset_before_commit(token)
-            await self._settle(owner, key, status, headers, b"".join(chunks))
+            await self._settle(owner, key, claim, status, headers, b"".join(chunks))
 
     async def _settle(
-        self, owner: str, key: str, status: int, headers: list[tuple[str, str]], body: bytes
+        self,
+        owner: str,
+        key: str,
+        claim: str,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
     ) -> None:
         """Keep the answer, or release the key of a request that decided nothing."""
         try:
             async with self.db.transaction() as session:
                 row = await session.get(IdempotencyRecord, (owner, key), with_for_update=True)
-                if row is None:
-                    return
+                if row is None or row.claim != claim:
+                    return  # taken over by a retry: its answer is the one kept
                 decided_nothing = status in (401, 429) or (status >= 500 and row.state == "started")
                 if decided_nothing:
                     await session.delete(row)

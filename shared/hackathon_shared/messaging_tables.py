@@ -117,6 +117,7 @@ class IdempotencyRecord(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=255)
     fingerprint: str = Field(max_length=64)
     state: str = Field(max_length=10)  # started, committed, answered
+    claim: str = Field(max_length=32)  # which run of the request holds the key
     status: int | None = None
     headers: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     body: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
@@ -134,6 +135,7 @@ def create_idempotency_table() -> None:
         sa.Column("key", sa.String(255), primary_key=True),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("state", sa.String(10), nullable=False),
+        sa.Column("claim", sa.String(32), nullable=False),
         sa.Column("status", sa.Integer, nullable=True),
         sa.Column("headers", sa.Text, nullable=True),
         sa.Column("body", sa.Text, nullable=True),

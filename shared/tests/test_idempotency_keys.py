@@ -154,3 +154,25 @@ async def test_a_key_left_committed_by_a_request_that_died_before_answering(
     lost = await service.post("k1")
     assert lost.status_code == 409 and kind_of(lost) == "idempotency-key-answer-lost"
     assert await service.count() == 1  # the write stands, and is not repeated
+
+
+async def test_a_request_still_running_after_its_key_was_taken_over_writes_nothing(
+    service: Service,
+) -> None:
+    service.hold = asyncio.Event()
+    first = asyncio.create_task(service.post("k1"))
+    await service.held.wait()
+    # The first run is so slow that its key looks abandoned, and a retry takes it over.
+    async with service.db.transaction() as session:
+        row = await session.get(IdempotencyRecord, ("anonymous", "k1"))
+        assert row is not None and row.state == "started"
+        row.created_at = datetime.now(UTC) - timedelta(seconds=STALE_SECONDS + 1)
+        session.add(row)
+    hold, service.hold = service.hold, None
+    retried = await service.post("k1")
+    assert (retried.status_code, retried.json()) == (200, {"count": 1})
+    hold.set()  # the first run goes on, and finds at its commit that the key is not its own
+    late = await first
+    assert late.status_code == 409 and kind_of(late) == "idempotency-key-in-use"
+    assert await service.count() == 1
+    assert (await service.post("k1")).json() == {"count": 1}  # the retry's answer is kept

@@ -24,7 +24,9 @@ class GatewaySettings(BaseSettings):
     # fixed addresses for names instead of DNS, e.g. {"scoring": ["10.0.0.5:8000"]}.
     upstream_resolve_seconds: float = 5.0
     upstream_max_keepalive_connections: int = 20
-    upstream_keepalive_expiry_seconds: float = 5.0
+    # Below uvicorn's own keep-alive (5 s), so that the gateway lets an idle connection go
+    # before the service closes it under a request being sent.
+    upstream_keepalive_expiry_seconds: float = 4.0
     upstream_hosts: dict[str, list[str]] = Field(default_factory=dict)
     jwt_secret: str | None = Field(default=None, alias="HACKATHON_JWT_SECRET")
     # The edge's protections (see gateway.edge). Origins allowed to call the API from a

@@ -55,6 +55,13 @@ class UpstreamClient:
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
+            # aiohttp sends a PUT or DELETE again, once, when a kept-alive connection drops
+            # before the answer: HTTP calls those methods idempotent, but here a PUT makes a
+            # new submission version or score revision, and the first attempt may have been
+            # carried out. ``send`` decides instead: again only what is safe to send again.
+            # (No public switch exists; the attribute is aiohttp's own.)
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
         return self._session
 
     async def send(
@@ -88,7 +95,12 @@ class UpstreamClient:
             raise UpstreamUnavailable(f"cannot resolve {host}: {error}") from error
         sent_headers = {**headers, "Host": url.raw_authority}
         session = self._opened()
-        for attempt, (address, target_port) in enumerate(order):
+        # A connection that drops before the answer may have carried the request to the
+        # service: it is sent again only when that is harmless (a read, or a write with an
+        # Idempotency-Key, which the service carries out once), and at most once.
+        resend = method in SAFE_METHODS or any(k.lower() == "idempotency-key" for k in headers)
+        attempts = [*order, *order[:1]] if resend else list(order)
+        for attempt, (address, target_port) in enumerate(attempts):
             target = url.with_host(address).with_port(target_port)
             try:
                 return await session.request(
@@ -99,12 +111,17 @@ class UpstreamClient:
                     timeout=limits,
                     allow_redirects=False,
                 )
-            except aiohttp.ClientConnectorError as error:
+            except aiohttp.ClientConnectorError as error:  # never reached the service
                 self.replicas.forget(host, port)
-                if attempt == len(order) - 1:
+                if attempt == len(attempts) - 1:
                     raise UpstreamUnavailable(str(error)) from error
             except (TimeoutError, aiohttp.ServerTimeoutError) as error:
                 raise UpstreamTimeout(str(error)) from error
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+                if not resend or attempt == len(attempts) - 1:
+                    raise UpstreamUnavailable(str(error)) from error
+                resend = False
+                attempts = attempts[: attempt + 2]  # one more try, then no more
             except aiohttp.ClientError as error:
                 raise UpstreamUnavailable(str(error)) from error
         raise AssertionError("unreachable")  # pragma: no cover
@@ -124,6 +141,9 @@ class UpstreamClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def chosen_headers(answer: aiohttp.ClientResponse, wanted: Iterable[str]) -> dict[str, str]:

@@ -135,6 +135,18 @@ async def welcome_count(gateway: str, email: str, password: str) -> int:
         return len(feed.json()["items"])
 
 
+async def welcomed(gateway: str, name: str) -> dict[str, str]:
+    """Someone new (``<name>@example.org``), once welcomed, with their token: signed in once,
+    since sign-ins are rate-limited per client, and a token outlives a restart."""
+    email, password = f"{name}@example.org", f"{name}'s password"
+    await wait_until(
+        lambda: welcome_count(gateway, email, password), timeout=30, message=f"{name}'s welcome"
+    )
+    async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
+        token = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
 async def test_run_command_starts_prints_credentials_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     gateway_port, broker_port = free_ports(2)
     gateway = f"http://127.0.0.1:{gateway_port}"
@@ -188,17 +200,7 @@ async def test_a_process_that_dies_is_started_again_and_the_platform_goes_on(
     run = RunCommand(tmp_path / "data", gateway_port, broker_port)
     try:
         await run.wait_for("Press Ctrl-C to stop.")
-        await wait_until(
-            lambda: welcome_count(gateway, "cy@example.org", "cy's password"),
-            timeout=30,
-            message="Cy's welcome",
-        )
-        # Signed in once: sign-ins are rate-limited per client, and tokens outlive a restart.
-        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
-            token = await client.post(
-                "/api/v1/auth/token", json={"email": "cy@example.org", "password": "cy's password"}
-            )
-        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        auth = await welcomed(gateway, "cy")
         os.kill(run.child("notifications"), signal.SIGKILL)
         await run.wait_for("notifications exited with -9; starting it again in 1 s")
         await run.wait_for("notifications started again (restart 1 in a row)")
@@ -272,17 +274,7 @@ async def test_a_dead_broker_is_started_again_and_the_services_publish_their_out
     run = RunCommand(tmp_path / "data", gateway_port, broker_port)
     try:
         await run.wait_for("Press Ctrl-C to stop.")
-        await wait_until(
-            lambda: welcome_count(gateway, "eve@example.org", "eve's password"),
-            timeout=30,
-            message="Eve's welcome",
-        )
-        async with httpx.AsyncClient(base_url=gateway, timeout=10) as client:
-            token = await client.post(
-                "/api/v1/auth/token",
-                json={"email": "eve@example.org", "password": "eve's password"},
-            )
-        eve = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        eve = await welcomed(gateway, "eve")
         # The broker dies, and its log (in memory) with it.
         os.kill(int(next(line for line in broker_pids(run))), signal.SIGKILL)
         await run.wait_for("the embedded broker exited; its log (in memory) is lost.")

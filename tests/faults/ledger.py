@@ -20,6 +20,8 @@ The checks (``check_all`` and the functions it calls) then compare, from outside
   by ``Message-ID``, same subjects;
 - ``audit verify`` over the platform's log with its trusted keys: clean (a ``redelivered``
   note is no finding);
+- ``audit rebuild`` of submissions' and scoring's read models from the log: equal to the live
+  databases;
 - the dead-letter topics: empty.
 
 Each check returns the problems it found as text, so that a scenario reports all of them at
@@ -33,6 +35,7 @@ import json
 import os
 import secrets
 import signal
+import sys
 import time
 import uuid
 from collections import Counter
@@ -74,6 +77,7 @@ __all__ = [
     "check_dlqs_empty",
     "check_emails",
     "check_feeds",
+    "check_rebuilds",
     "check_state",
     "describe",
     "duplicate_records",
@@ -910,6 +914,47 @@ async def check_audit(
     return [], seen[0]
 
 
+REBUILT_SERVICES = ("submissions", "scoring")  # the read models `audit rebuild` makes
+
+
+async def check_rebuilds(
+    platform: Platform, ledger: Ledger, timeout: float = ARRIVAL_SECONDS
+) -> list[str]:
+    """``audit rebuild`` of each rebuildable service from the platform's log, with its
+    trusted keys, into a fresh SQLite file: equal to the live database for the hackathon
+    (waiting while the live one may still be applying the last events)."""
+    problems: list[str] = []
+    for service in REBUILT_SERVICES:
+        live = platform.config.database_urls.get(service) or (
+            f"sqlite:///{(platform.config.data_dir / f'{service}.db').resolve()}"
+        )
+        outputs: list[str] = []
+
+        async def equal(
+            service: str = service, live: str = live, outputs: list[str] = outputs
+        ) -> bool:
+            target = platform.config.data_dir / f"rebuilt-{service}-{uuid.uuid4().hex[:8]}.db"
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hackathon_cli.main", "audit", "rebuild", service,
+                "--database", f"sqlite:///{target}", "--live", live,
+                "--bootstrap-servers", platform.bootstrap_servers,
+                "--topic-prefix", platform.config.topic_prefix,
+                "--hackathon", ledger.hackathon_id,
+                "--keys", str(platform.keys.trusted),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            out, _ = await process.communicate()
+            target.unlink(missing_ok=True)
+            outputs[:] = [out.decode(errors="replace")[-3000:]]
+            return process.returncode == 0 and "EQUAL" in outputs[0]
+
+        try:
+            await wait_until(equal, timeout=timeout, interval=1.0)
+        except AssertionError:
+            problems.append(f"audit rebuild {service} is not equal to the live one:\n{outputs}")
+    return problems
+
+
 async def check_dlqs_empty(platform: Platform) -> list[str]:
     """Nothing on any dead-letter topic of the platform."""
     names = [dlq(platform.config.topic_prefix + t) for t in ALL_TOPICS]
@@ -967,6 +1012,7 @@ async def check_all(
     problems += await check_emails(smtp, feeds, same_message_again=same_message_again)
     audit_problems, report = await check_audit(platform, ledger)
     problems += audit_problems
+    problems += await check_rebuilds(platform, ledger)
     problems += await check_dlqs_empty(platform)
     expected = expected_feeds(ledger, found)
     for email, person in found.accounts.items():

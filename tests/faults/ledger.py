@@ -261,6 +261,7 @@ class Write:
     status: int | None = None  # the final answer; None: no final answer (uncertain)
     body: Any = None
     replayed: bool = False
+    answer_lost: bool = False  # 409 idempotency-key-answer-lost: carried out, answer gone
 
     @property
     def acknowledged(self) -> bool:
@@ -272,6 +273,12 @@ class Write:
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.status} (attempts: {self.statuses})"
+
+
+def _problem_kind(answer: httpx.Response) -> str:
+    if not answer.headers.get("content-type", "").startswith("application/problem+json"):
+        return ""
+    return str(answer.json().get("type", "")).rsplit("/", 1)[-1]
 
 
 class Client:
@@ -307,6 +314,12 @@ class Client:
                 write.statuses.append(type(error).__name__)
             else:
                 write.statuses.append(answer.status_code)
+                if _problem_kind(answer) == "idempotency-key-answer-lost":
+                    # Carried out by a process that died before answering: the effect is
+                    # there once, its answer is not. Kept as uncertain (its answer unknown;
+                    # what follows from it is not asked for), and checked at most once.
+                    write.answer_lost = True
+                    return write
                 if not _transient(answer):
                     write.status = answer.status_code
                     write.body = answer.json() if answer.content else None
@@ -434,8 +447,11 @@ class Ledger:
 
     def expect(self, write: Write, *statuses: int) -> bool:
         """True when the write was acknowledged as expected; an answer that is neither that
-        nor uncertain is a problem."""
-        if write.status in statuses:
+        nor uncertain is a problem. A ``202`` acknowledges a write too: recorded, its events
+        only not yet in the log when it was answered (the broker going away, say)."""
+        if write.status in statuses or (
+            write.status == 202 and any(200 <= status < 300 for status in statuses)
+        ):
             return True
         if not write.uncertain:
             self.problems.append(f"unexpected answer: {write}: {write.body}")

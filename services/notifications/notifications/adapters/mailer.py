@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 import aiosmtplib
 
 from notifications.settings import NotificationsSettings
+
+UNFOLDED = policy.SMTP.clone(max_line_length=998)
 
 
 class Mailer:
@@ -23,7 +27,10 @@ class Mailer:
 
     async def send(self, *, to: str, subject: str, body: str, delivery_id: str) -> None:
         """Send one plain-text message; raises on any refusal or connection failure."""
-        message = EmailMessage()
+        # Headers are not folded below RFC 5322's 998: Python folds a long subject with no
+        # space early enough right after "Subject:", and readers then show it with a
+        # leading space.
+        message = EmailMessage(policy=UNFOLDED)
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
@@ -32,7 +39,11 @@ class Mailer:
         message["X-Notification-Id"] = delivery_id
         message.set_content(body)
         await aiosmtplib.send(
-            message,
+            # Flattened here: given the message, aiosmtplib would flatten it with its own
+            # policy, which folds at 78.
+            message.as_bytes(),
+            sender=parseaddr(self.sender)[1],
+            recipients=[to],
             hostname=self.host,
             port=self.port,
             username=self.username,

@@ -183,7 +183,10 @@ class WriterTurnTimeout(TimeoutError):
 @asynccontextmanager
 async def _bounded_turn(turn: asyncio.Lock) -> AsyncIterator[None]:
     try:
-        await asyncio.wait_for(turn.acquire(), LOCK_WAIT_SECONDS)
+        # asyncio.timeout, not wait_for: no task of its own around the acquire, so that a
+        # cancellation (a relay stopped mid-round) cannot leave the lock taken.
+        async with asyncio.timeout(LOCK_WAIT_SECONDS):
+            await turn.acquire()
     except TimeoutError:
         raise WriterTurnTimeout(
             f"waited {LOCK_WAIT_SECONDS:g} s for this process's turn to write"

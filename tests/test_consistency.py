@@ -795,7 +795,9 @@ async def test_organizer_writes_are_recorded_while_the_broker_is_paused(
 ) -> None:
     """Creating a hackathon and moving it from registration to hacking decide on
     registration's own facts alone: past the bound they answer 202 with their usual body,
-    are committed, and reach the other services once the broker is back."""
+    are committed, and reach the other services once the broker is back. The 202 points at
+    its status monitor, which says when its events are in the log: from then on the other
+    services decide with the write (a submission is accepted in the new phase at once)."""
     gateway = fault_gateway
     org = await organizer(gateway)
     hackathon = await create_hackathon(gateway, org)
@@ -807,6 +809,13 @@ async def test_organizer_writes_are_recorded_while_the_broker_is_paused(
     with broker_paused(faulty_platform):
         created = await gateway.http.post("/hackathons", headers=org, json=hackathon_body())
         moved = await change_phase(gateway, org, hid, "hacking")
+        monitor = moved.links.get("monitor", {}).get("url")
+        assert monitor is not None and monitor.startswith("/api/v1/deliveries/registration/"), dict(
+            moved.headers
+        )
+        # The monitor reads registration's own outbox: it answers with the broker stopped.
+        while_paused = expect(await gateway.http.get(monitor.removeprefix("/api/v1")), 200)
+        assert while_paused["state"] == "pending", while_paused
     created_body = expect(created, 202)
     assert created_body["phase"] == "draft", created_body
     assert expect(moved, 202)["phase"] == "hacking"
@@ -814,6 +823,13 @@ async def test_organizer_writes_are_recorded_while_the_broker_is_paused(
         lambda: gateway.http.get(f"/hackathons/{created_body['hackathon_id']}"), "a GET"
     )
     assert expect(answer, 200) == created_body
+
+    async def delivered() -> bool:
+        answer = expect(await gateway.http.get(monitor.removeprefix("/api/v1")), 200)
+        return bool(answer["state"] == "delivered")
+
+    # The relay sends what waited once the broker is back: asynchronous by nature.
+    await wait_until(delivered, timeout=RECOVERY_TIMEOUT, message="the phase change delivered")
     answer = await until_answered(
         lambda: put_submission(gateway, team["team_id"], captain.auth, "after the fault"), "a PUT"
     )

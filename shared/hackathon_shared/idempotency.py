@@ -62,7 +62,7 @@ ANSWER_LOST_SECONDS = 5.0
 and answering (once committed, a request only waits for its events to reach the log, 2 s at
 most, then answers). ``created_at`` is the commit's time from then on."""
 PURGE_EVERY_SECONDS = 300.0
-KEPT_HEADERS = ("content-type", "location", "x-event-delivery")
+KEPT_HEADERS = ("content-type", "location", "x-event-delivery", "link")
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the draft's sf-string allows
 
 

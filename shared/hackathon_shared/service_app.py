@@ -34,6 +34,7 @@ from hackathon_shared.barrier import Barrier, Facts, begin_request, end_request
 from hackathon_shared.broker import make_broker
 from hackathon_shared.consumer import ContactConsumer, ContactHandler, EventConsumer, EventHandler
 from hackathon_shared.db import Database
+from hackathon_shared.delivery_monitor import delivery_router, monitor_link
 from hackathon_shared.events.catalogue import AccountErased
 from hackathon_shared.events.envelope import Envelope
 from hackathon_shared.idempotency import IdempotentWrites
@@ -393,6 +394,7 @@ def create_service_app(
     # them that does depends on ``CAUGHT_UP`` itself.
     for router in own_fact_routers:
         app.include_router(router)
+    app.include_router(delivery_router(settings.service_name, runtime.db))
     return app
 
 
@@ -450,21 +452,23 @@ async def _stop(
             log.exception("stopping the %s failed", name)
 
 
-async def _acknowledge(runtime: ServiceRuntime, status: int) -> bool:
-    """Hold a successful write's answer until its events are in the log. False past the
-    bound: the answer is then ``202``, recorded but not yet visible to the other services
-    (docs/consistency.md)."""
+async def _acknowledge(runtime: ServiceRuntime, status: int) -> list[int]:
+    """Hold a successful write's answer until its events are in the log. Past the bound the
+    answer is ``202``, recorded but not yet visible to the other services
+    (docs/consistency.md): then the outbox rows still waiting, for its status monitor; an
+    empty list when there is nothing to wait for any more."""
     rows = outbox_module.committed_rows()
     if not rows or not 200 <= status < 300:
-        return True
+        return []
     timeout = runtime.settings.write_ack_timeout_seconds
     service = runtime.settings.service_name
     started = time.perf_counter()
     published = await runtime.relay.wait_published(rows, timeout)
     WRITE_ACK_WAIT.labels(service).observe(time.perf_counter() - started)
-    if not published:
-        CATCHING_UP.labels(service, "202").inc()
-    return published
+    if published:
+        return []
+    CATCHING_UP.labels(service, "202").inc()
+    return rows
 
 
 class _RequestShell:
@@ -492,9 +496,13 @@ class _RequestShell:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if not await _acknowledge(self.runtime, status):
+                if waiting := await _acknowledge(self.runtime, status):
                     status = 202
-                    headers = [*message.get("headers", []), (b"x-event-delivery", b"pending")]
+                    headers = [
+                        *message.get("headers", []),
+                        (b"x-event-delivery", b"pending"),
+                        (b"link", monitor_link(self.service, waiting)),
+                    ]
                     message = {**message, "status": 202, "headers": headers}
             await send(message)
 

@@ -75,6 +75,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "submission-not-found": "no such submission (or the team has not submitted yet)",
     "account-not-found": "no account has this e-mail address",
     "judge-not-found": "the account is not a judge of this hackathon",
+    "delivery-not-found": "the service gave out no such delivery id (a 202's monitor link)",
     "results-not-published": "the results are not published yet",
     # who may do what
     "not-registered": "register for the hackathon first",
@@ -189,7 +190,13 @@ def _pending(route: PublicRoute) -> dict[str, Any]:
                 "description": "`pending`",
                 "required": True,
                 "schema": {"type": "string", "enum": ["pending"]},
-            }
+            },
+            "Link": {
+                "description": "the status monitor: `</api/v1/deliveries/{service}/{id}>; "
+                'rel="monitor"`, which answers `delivered` once the events are in the log',
+                "required": True,
+                "schema": {"type": "string"},
+            },
         },
     }
     if route.answer is not None and route.status != 204:

@@ -35,6 +35,7 @@ PASSED_HEADERS = (
     "retry-after",
     "www-authenticate",
     "x-event-delivery",
+    "link",
     "idempotent-replayed",
 )
 

@@ -28,6 +28,7 @@ from hackathon_shared.api.accounts import (
     NewAccount,
     TokenAnswer,
 )
+from hackathon_shared.api.deliveries import DeliveryView
 from hackathon_shared.api.hackathons import (
     HackathonView,
     JoinTeam,
@@ -120,12 +121,16 @@ class PublicRoute:
     beyond_schema: tuple[str, ...] = ()
     publishes: bool = False  # a write that publishes events: 202 while they are not in the log
     barrier: bool = False  # passes its service's barrier (503 catching-up); see catches_up
+    own_facts: bool = False  # answers from its service's own facts in any service: no barrier
 
     @property
     def catches_up(self) -> bool:
         """Whether the owning service first reaches the log's end (docs/consistency.md): on
         every route of the services that decide on other services' facts, on the marked
-        routes of the others."""
+        routes of the others; never on a route of a service's own facts in every service (a
+        write's status monitor)."""
+        if self.own_facts:
+            return False
         return self.barrier or self.service in BARRIER_SERVICES
 
     @property
@@ -152,11 +157,12 @@ def segment(value: str) -> str:
 
 _route = PublicRoute
 ACCOUNTS, NOTIFICATIONS, HACKATHONS = "accounts", "notifications", "hackathons"
-TEAMS, SUBMISSIONS, JUDGING, WEBHOOKS = (
+TEAMS, SUBMISSIONS, JUDGING, WEBHOOKS, DELIVERIES = (
     "registration and teams",
     "submissions",
     "judging",
     "webhooks",
+    "deliveries",
 )
 REG, SUB, SCO, NOT = "registration", "submissions", "scoring", "notifications"
 BARRIER_SERVICES = frozenset({SUB, SCO, NOT})
@@ -275,6 +281,11 @@ ROUTES: tuple[PublicRoute, ...] = (
            "organizer", limit="writes", status=204),
     _route("GET", _H + "/webhooks/{webhook_id}/deliveries", "webhook_deliveries", NOT,
            WEBHOOKS, "organizer", answer=Page[WebhookDeliveryView], paginated=True),
+    # ---- a 202 write's status monitor (its Link: rel="monitor"), one path per service
+    *(_route("GET", f"/deliveries/{service}/{{delivery_id}}", f"{service}_delivery", service,
+             DELIVERIES, "anyone", answer=DeliveryView, own_facts=True,
+             problems={404: ("delivery-not-found",)})
+      for service in (REG, SUB, SCO, NOT)),
 )  # fmt: skip
 
 

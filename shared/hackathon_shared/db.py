@@ -117,6 +117,11 @@ def reset_before_commit(token: contextvars.Token[BeforeCommit | None]) -> None:
     _before_commit.reset(token)
 
 
+def clear_before_commit() -> None:
+    """No hook for the units of work that follow in this context (until it is reset)."""
+    _before_commit.set(None)
+
+
 class Database:
     """One service's database: engine plus a unit-of-work helper."""
 

@@ -40,7 +40,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hackathon_shared.auth import verify_token
-from hackathon_shared.db import Database, reset_before_commit, set_before_commit
+from hackathon_shared.db import (
+    Database,
+    clear_before_commit,
+    reset_before_commit,
+    set_before_commit,
+)
 from hackathon_shared.messaging_tables import IdempotencyRecord
 from hackathon_shared.problems import ProblemError, invalid_field
 
@@ -217,9 +222,10 @@ class IdempotentWrites:
         status = 500
         headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
+        settled = False
 
         async def capture(message: Message) -> None:
-            nonlocal status, headers
+            nonlocal status, headers, settled
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [
@@ -229,6 +235,13 @@ class IdempotentWrites:
                 ]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # The answer is kept before its last byte leaves: a client that retries
+                    # the moment it has the answer finds it kept, not "still being carried
+                    # out" (409 idempotency-key-in-use, a race seen on PostgreSQL).
+                    settled = True
+                    clear_before_commit()  # keeping the answer is not the request's write
+                    await self._settle(owner, key, claim, status, headers, b"".join(chunks))
             await send(message)
 
         async def mark_committed(session: AsyncSession) -> None:
@@ -255,7 +268,8 @@ class IdempotentWrites:
             await self.app(scope, receive, capture)
         finally:
             reset_before_commit(token)
-            await self._settle(owner, key, claim, status, headers, b"".join(chunks))
+            if not settled:  # no answer, or not all of it (the route failed mid-way)
+                await self._settle(owner, key, claim, status, headers, b"".join(chunks))
 
     async def _settle(
         self,

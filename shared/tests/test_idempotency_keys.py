@@ -176,3 +176,31 @@ async def test_a_request_still_running_after_its_key_was_taken_over_writes_nothi
     assert late.status_code == 409 and kind_of(late) == "idempotency-key-in-use"
     assert await service.count() == 1
     assert (await service.post("k1")).json() == {"count": 1}  # the retry's answer is kept
+
+
+async def test_a_retry_sent_the_moment_the_answer_arrives_gets_that_answer(
+    service: Service,
+) -> None:
+    """The answer is kept before its last byte leaves: a client that retries as soon as it
+    has read the answer (its connection dropped right after, say) is answered with it, not
+    told that the first request is still being carried out."""
+    retried: list[httpx.Response] = []
+    scope = {
+        "type": "http", "method": "POST", "path": "/things", "raw_path": b"/things",
+        "query_string": b"", "root_path": "", "scheme": "http", "server": ("test", 80),
+        "client": ("127.0.0.1", 5000), "http_version": "1.1",
+        "headers": [(b"content-type", b"application/json"), (b"idempotency-key", b"k1")],
+    }  # fmt: skip
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b'{"name":"a"}', "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            retried.append(await service.post("k1"))  # the client has it all: it retries
+
+    await service.app(scope, receive, send)
+    assert len(retried) == 1
+    assert (retried[0].status_code, retried[0].json()) == (200, {"count": 1})
+    assert retried[0].headers["idempotent-replayed"] == "true"
+    assert await service.count() == 1

@@ -308,7 +308,8 @@ async def write_until_final(
     interval: float = 0.5,
 ) -> Attempted:
     """Send a write with an ``Idempotency-Key`` and send it again, with the same key, while
-    the answer is retryable; returns the final answer and every status seen."""
+    the answer is retryable or the connection was lost; returns the final answer and every
+    status seen."""
     key = key or str(uuid.uuid4())
     headers = {**auth, "Idempotency-Key": key}
     seen: list[str] = []
@@ -319,6 +320,12 @@ async def write_until_final(
             answer = await api.http.request(method, path, headers=headers, json=body)
         except httpx.TimeoutException:
             seen.append("client timeout")
+            return None
+        except httpx.TransportError as error:
+            # The connection dropped (a kept-alive one the gateway closed as it was reused,
+            # say): the write may or may not have been carried out, and the same key makes
+            # sending it again safe, as the README tells clients to.
+            seen.append(f"connection lost: {type(error).__name__}")
             return None
         seen.append(f"{answer.status_code} {problem_type(answer)}".strip())
         return None if retryable(answer) else answer

@@ -16,12 +16,14 @@ from gateway.balancing import Replicas
 from gateway.docs_page import install_docs
 from gateway.edge import BodySizeLimit, EdgeContext, RateLimiter, check_secret
 from gateway.openapi import with_problem_components
+from gateway.pages import PAGE_METHODS, WebPages
 from gateway.proxy import Upstreams
 from gateway.routes import router
 from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
+from hackathon_shared.client_address import ClientAttestation
 from hackathon_shared.logging_setup import configure_logging
-from hackathon_shared.problems import install_problem_handlers, invalid_field
+from hackathon_shared.problems import install_problem_handlers, invalid_field, problem_response
 from hackathon_shared.process_tuning import NO_FASTAPI_TELEMETRY, freeze_startup_objects
 
 DESCRIPTION = """The public HTTP API v1 for frontend clients.
@@ -83,7 +85,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # what it needs). All are plain ASGI.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
-        EdgeContext, hsts_seconds=settings.hsts_seconds, clients=settings.client_resolver()
+        EdgeContext,
+        hsts_seconds=settings.hsts_seconds,
+        clients=settings.client_resolver(),
+        attestation=ClientAttestation(app.state.jwt_secret),
     )
 
     if settings.cors_origins():
@@ -126,7 +131,21 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     app.include_router(router)
     install_docs(app)
+    if settings.web_url:
+        _serve_pages(app, WebPages(settings.web_url, upstreams.client, app.state.jwt_secret))
     return app
+
+
+def _serve_pages(app: FastAPI, pages: WebPages) -> None:
+    """Every other path is the web app's (gateway.pages); an unknown path under ``/api/`` is
+    still the API's 404 problem."""
+
+    async def page(request: Request) -> Response:
+        if request.url.path == "/api" or request.url.path.startswith("/api/"):
+            return problem_response(404, "not-found", "no such resource")
+        return await pages.forward(request)
+
+    app.add_api_route("/{page_path:path}", page, methods=PAGE_METHODS, include_in_schema=False)
 
 
 def _refuse_unreadable_bodies_as_invalid(app: FastAPI) -> None:

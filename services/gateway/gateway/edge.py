@@ -32,9 +32,11 @@ from gateway.forwarded import UNKNOWN, ClientResolver
 from gateway.settings import GatewaySettings
 from hackathon_shared import auth
 from hackathon_shared.auth import Principal
+from hackathon_shared.client_address import CLIENT_HEADER, ClientAttestation
 from hackathon_shared.logging_setup import log_access, log_context
 from hackathon_shared.problems import ProblemError, problem_response
 
+CLIENT_HEADER_BYTES = CLIENT_HEADER.encode("latin-1")
 # A request id a client (or a proxy in front) may choose; anything else is replaced.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
@@ -228,9 +230,16 @@ class EdgeContext:
     ``request.state.client_address`` and on every log line as ``client``."""
 
     def __init__(
-        self, app: ASGIApp, hsts_seconds: int, clients: ClientResolver | None = None
+        self,
+        app: ASGIApp,
+        hsts_seconds: int,
+        clients: ClientResolver | None = None,
+        attestation: ClientAttestation | None = None,
     ) -> None:
         self.app = app
+        # The web app hands back the gateway's own signed word for its reader's address
+        # (gateway.pages): believed only when its MAC checks.
+        self.attestation = attestation
         if clients is None:  # as the environment configures it
             clients = GatewaySettings().client_resolver()
         self.clients = clients
@@ -251,6 +260,10 @@ class EdgeContext:
         request_id = text if REQUEST_ID.fullmatch(text) else f"req_{uuid.uuid4().hex}"
         peer = scope.get("client")
         client = self.clients.resolve(peer[0] if peer else None, scope["headers"])
+        if self.attestation is not None:
+            vouched = next((v for k, v in scope["headers"] if k == CLIENT_HEADER_BYTES), None)
+            attested = self.attestation.verified(vouched.decode("latin-1")) if vouched else None
+            client = attested or client
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_address"] = client

@@ -113,7 +113,7 @@ class Upstreams:
             return Response(content, status_code=upstream.status, headers=passed)
         passed["X-Accel-Buffering"] = "no"  # proxies in front must not buffer the stream
         return StreamingResponse(
-            _passed_on(upstream),
+            passed_on(upstream),
             status_code=200,
             headers=passed,
             background=BackgroundTask(upstream.release),
@@ -139,7 +139,7 @@ class Upstreams:
         return True, "ok"
 
 
-async def _passed_on(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+async def passed_on(upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
     """The stream's bytes as they come; the service going away ends the stream."""
     try:
         async for chunk in upstream.content.iter_any():

@@ -16,6 +16,8 @@ class GatewaySettings(BaseSettings):
     submissions_url: str = "http://127.0.0.1:8002"
     scoring_url: str = "http://127.0.0.1:8003"
     notifications_url: str = "http://127.0.0.1:8004"
+    # The web app (services/web), served at every path outside the API; none: no pages.
+    web_url: str | None = None
     # Above the longest a service may take by its own bounds (barrier 5 s, SQLite busy 5 s,
     # write acknowledgement 2 s), so that a write that commits is never answered 504.
     upstream_timeout_seconds: float = 15.0

@@ -111,3 +111,41 @@ def test_a_service_believes_only_the_gateways_signature() -> None:
     assert service.verified("198.51.100.7") is None  # no MAC
     assert service.verified(None) is None
     assert ClientAttestation("another platform's secret").verified(signed) is None
+
+
+async def test_the_edge_believes_its_own_signed_word_for_a_reader_and_nothing_else() -> None:
+    """The web app hands back the header the gateway signed for its reader (gateway.pages):
+    the edge takes that address; a header it did not sign changes nothing."""
+    from starlette.types import Message, Receive, Scope, Send
+
+    from gateway.edge import EdgeContext
+    from hackathon_shared.client_address import CLIENT_HEADER
+
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["state"]["client_address"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    attestation = ClientAttestation("a secret of the platform, long enough")
+    edge = EdgeContext(app, hsts_seconds=0, clients=ClientResolver(), attestation=attestation)
+
+    async def call(header: str | None) -> None:
+        extra = [(CLIENT_HEADER.encode(), header.encode())] if header else []
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": extra,
+                 "client": ("127.0.0.1", 5000), "query_string": b""}  # fmt: skip
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(_message: Message) -> None:
+            return None
+
+        await edge(scope, receive, send)
+
+    await call(attestation.header_value("203.0.113.7"))
+    await call("203.0.113.8;mac=" + "0" * 64)  # forged
+    await call(ClientAttestation("another secret entirely, also long").header_value("198.51.100.9"))
+    await call(None)
+    assert seen == ["203.0.113.7", "127.0.0.1", "127.0.0.1", "127.0.0.1"]

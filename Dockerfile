@@ -2,7 +2,7 @@
 # One image per service, built from this one file:
 #   docker build --build-arg SERVICE=registration -t hackathon-registration .
 # (docker compose passes SERVICE for each service). SERVICE is one of registration,
-# submissions, scoring, notifications, gateway.
+# submissions, scoring, notifications, gateway, web.
 #
 # Stage "build" makes two virtual environments: /opt/build-tools with the build backend only
 # (requirements/build.txt), and /opt/venv with exactly the service's locked, hash-checked

@@ -15,4 +15,4 @@ export VIRTUAL_ENV="$PWD/.venv"
 .venv/bin/uv pip install --quiet --require-hashes -r requirements/dev.txt
 .venv/bin/uv pip install --quiet --no-deps --no-build-isolation \
   -e shared -e services/registration -e services/submissions -e services/scoring \
-  -e services/notifications -e services/gateway -e services/audit -e cli
+  -e services/notifications -e services/gateway -e services/web -e services/audit -e cli

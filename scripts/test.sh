@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
+./scripts/browser.sh  # Debian's Chromium, for the browser tests (tests/web/)
 source .venv/bin/activate
 echo "== ruff"; ruff check .
 echo "== ruff format --check"; ruff format --check .

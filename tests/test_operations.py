@@ -25,6 +25,7 @@ from typing import Any
 
 import jsonschema
 from pydantic_settings import BaseSettings
+from web.settings import WebSettings
 
 from gateway.settings import GatewaySettings
 from hackathon_shared.service_app import topic_configs
@@ -53,9 +54,10 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "scoring": ScoringSettings,
     "notifications": NotificationsSettings,
     "gateway": GatewaySettings,
+    "web": WebSettings,
 }
 APP_SERVICES = tuple(SETTINGS)
-DATABASE_SERVICES = tuple(s for s in APP_SERVICES if s != "gateway")
+DATABASE_SERVICES = tuple(s for s in APP_SERVICES if s not in ("gateway", "web"))
 ONE_SHOT_JOBS = ("kafka-topics", "postgres-setup")
 
 # --------------------------------------------------------------------------------------------

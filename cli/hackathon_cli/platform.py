@@ -34,6 +34,17 @@ class PlatformError(RuntimeError):
     pass
 
 
+def ensure_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (made once, readable by its owner only)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+    return secret
+
+
 @dataclass
 class PlatformConfig:
     data_dir: Path
@@ -50,6 +61,8 @@ class PlatformConfig:
     # Processes per service (default one each), e.g. {"submissions": 2, "scoring": 2}; a
     # service with several needs a PostgreSQL database in ``database_urls``.
     replicas: dict[str, int] = field(default_factory=dict)
+    # The web app (services/web), served by the gateway at ``/``.
+    web: bool = True
 
     def replicas_of(self, service: str) -> int:
         return self.replicas.get(service, 1)
@@ -214,7 +227,7 @@ class Platform:
             urls: dict[str, str] = {}
             upstream_hosts: dict[str, list[str]] = {}
             counts = {name: self.config.replicas_of(name) for name in SERVICES}
-            ports = iter(free_ports(sum(counts.values()), avoid={self.config.gateway_port}))
+            ports = iter(free_ports(sum(counts.values()) + 1, avoid={self.config.gateway_port}))
             for name in SERVICES:
                 service_env = dict(env)
                 service_env["SERVICE_NAME"] = name
@@ -246,8 +259,18 @@ class Platform:
             if upstream_hosts:
                 given = json.loads(env.get("UPSTREAM_HOSTS") or "{}")
                 gateway_env["UPSTREAM_HOSTS"] = json.dumps(given | upstream_hosts)
+            web_port = next(ports)
+            if self.config.web:
+                gateway_env["WEB_URL"] = f"http://127.0.0.1:{web_port}"
             gateway = self._spawn("gateway", "gateway", self.config.gateway_port, gateway_env)
             self._wait_ready(gateway)
+            if self.config.web:
+                web_env = dict(env)
+                web_env["GATEWAY_URL"] = self.gateway_url
+                web_env["WEB_SESSION_SECRET"] = ensure_secret(
+                    self.config.data_dir / "keys" / "web-session.secret"
+                )
+                self._wait_ready(self._spawn("web", "web", web_port, web_env))
         except BaseException:
             self.stop()
             raise

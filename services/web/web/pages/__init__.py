@@ -1,0 +1,1 @@
+"""The pages, one module per concern; each route only turns a request into API calls."""

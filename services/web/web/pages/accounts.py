@@ -1,0 +1,131 @@
+"""Signing up, in and out, the account page with erasure, and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from web import i18n
+from web.page import Page, PageDep, Refusal, safe_target
+from web.security import LANGUAGE_COOKIE, YEAR, end_session, start_session
+
+router = APIRouter()
+
+
+async def _expired_form(page: Page, template: str, **context: object) -> Response:
+    refusal = Refusal(page.gettext("This form has expired. Please send it again."))
+    return await page.render(template, status=403, refusal=refusal, **context)
+
+
+def _text(value: object, limit: int = 5000) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+@router.get("/signup")
+async def signup_form(page: PageDep, next: str = "/") -> Response:
+    return await page.render("signup.html", values={}, next=safe_target(next))
+
+
+@router.post("/signup")
+async def signup(page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await _expired_form(page, "signup.html", values={}, next="/")
+    values = {name: _text(form.get(name)) for name in ("email", "display_name")}
+    password = _text(form.get("password"), 1000)
+    target = safe_target(_text(form.get("next")) or "/")
+    created = await page.call(
+        "POST",
+        "/accounts",
+        {**values, "password": password},
+        idempotency_key=_text(form.get("idempotency_key"), 255) or None,
+    )
+    if not created.ok:
+        return await page.render(
+            "signup.html", status=created.status, refusal=page.refusal(created),
+            values=values, next=target,
+        )  # fmt: skip
+    return await _sign_in(page, values["email"], password, target)
+
+
+@router.get("/signin")
+async def signin_form(page: PageDep, next: str = "/") -> Response:
+    return await page.render("signin.html", values={}, next=safe_target(next))
+
+
+@router.post("/signin")
+async def signin(page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await _expired_form(page, "signin.html", values={}, next="/")
+    email = _text(form.get("email"), 320)
+    return await _sign_in(
+        page, email, _text(form.get("password"), 1000), safe_target(_text(form.get("next")) or "/")
+    )
+
+
+async def _sign_in(page: Page, email: str, password: str, target: str) -> Response:
+    answer = await page.call("POST", "/auth/token", {"email": email, "password": password})
+    if not answer.ok:
+        return await page.render(
+            "signin.html", status=answer.status, refusal=page.refusal(answer),
+            values={"email": email}, next=target,
+        )  # fmt: skip
+    response = page.redirect(target)
+    start_session(response, answer.body["access_token"], page.secure_cookies)
+    return response
+
+
+@router.post("/signout")
+async def signout(page: PageDep) -> Response:
+    form = await page.form()
+    response = page.redirect("/?done=signed-out" if form is not None else "/account")
+    if form is not None:
+        end_session(response, page.secure_cookies)
+    return response
+
+
+@router.get("/account")
+async def account(page: PageDep) -> Response:
+    if await page.me() is None:
+        return page.redirect("/signin?next=/account")
+    return await page.render("account.html")
+
+
+@router.post("/account/erase")
+async def erase(page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await _expired_form(page, "account.html")
+    if await page.me() is None:
+        return page.redirect("/signin?next=/account")
+    if form.get("confirm") != "erase":
+        refusal = Refusal(
+            page.gettext("Tick the box to confirm that you want your account erased."),
+            {"confirm": page.gettext("Confirm to erase.")},
+        )
+        return await page.render("account.html", status=422, refusal=refusal)
+    answer = await page.call(
+        "DELETE", "/me", idempotency_key=_text(form.get("idempotency_key"), 255) or None
+    )
+    if not answer.ok:
+        return await page.render("account.html", status=answer.status, refusal=page.refusal(answer))
+    response = page.redirect("/?done=erased")
+    end_session(response, page.secure_cookies)
+    return response
+
+
+@router.post("/language")
+async def language(page: PageDep) -> Response:
+    """The switch: remembered for a year in the ``lang`` cookie (no CSRF token needed to
+    choose a language, but the form carries one like every other)."""
+    form = await page.form()
+    chosen = form.get("lang") if form is not None else None
+    target = safe_target(_text(form.get("next")) if form is not None else "/")
+    response = page.redirect(target or "/")
+    if isinstance(chosen, str) and chosen in i18n.LOCALES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, chosen, max_age=YEAR, samesite="lax",
+            secure=page.secure_cookies, path="/",
+        )  # fmt: skip
+    return response

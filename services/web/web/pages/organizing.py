@@ -1,0 +1,242 @@
+"""An organizer's pages: creating a hackathon with its challenges, rubric and awards; moving
+its phases with the consequences said before confirming; enrolling judges with their
+conflicts; running the assignment and seeing its shortfalls; the leaderboard with its ties;
+publishing the results; the webhooks and their deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from web.page import Page, PageDep, Refusal
+from web.views import NEXT_PHASE, hackathon_form_body, hackathon_view
+
+router = APIRouter(prefix="/organize")
+
+
+def _text(form: FormData, name: str, limit: int = 20000) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _key(form: FormData) -> str | None:
+    return _text(form, "idempotency_key", 255) or None
+
+
+async def _organizer_or_away(page: Page, target: str) -> Response | None:
+    me = await page.me()
+    if me is None:
+        return page.redirect(f"/signin?next={target}")
+    if "organizer" not in me.get("roles", []):
+        return await page.render("error.html", status=403, kind="forbidden")
+    return None
+
+
+def _expired(page: Page) -> Refusal:
+    return Refusal(page.gettext("This form has expired. Please send it again."))
+
+
+@router.get("")
+async def overview(page: PageDep) -> Response:
+    if away := await _organizer_or_away(page, "/organize"):
+        return away
+    answer = await page.call("GET", "/hackathons", params={"limit": 200})
+    items = [hackathon_view(h) for h in answer.body["items"]] if answer.ok else []
+    return await page.render("organize.html", hackathons=items)
+
+
+@router.get("/new")
+async def new_form(page: PageDep) -> Response:
+    if away := await _organizer_or_away(page, "/organize/new"):
+        return away
+    return await page.render("organize_new.html", values={})
+
+
+@router.post("/new")
+async def create(page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await page.render("organize_new.html", status=403, values={}, refusal=_expired(page))
+    if away := await _organizer_or_away(page, "/organize/new"):
+        return away
+    values = {name: _text(form, name) for name in form if name not in ("csrf_token",)}
+    body, unreadable = hackathon_form_body(values, page.formats.zone)
+    if unreadable:
+        refusal = Refusal(
+            page.gettext("Please correct the fields marked below."),
+            {name: page.gettext(message) for name, message in unreadable.items()},
+        )
+        return await page.render("organize_new.html", status=422, refusal=refusal, values=values)
+    answer = await page.call("POST", "/hackathons", body, idempotency_key=_key(form))
+    if not answer.ok:
+        return await page.render(
+            "organize_new.html", status=answer.status, refusal=page.refusal(answer),
+            values=values,
+        )  # fmt: skip
+    return page.redirect(f"/organize/{answer.body['hackathon_id']}?done=created")
+
+
+@router.get("/{hackathon_id}")
+async def manage(hackathon_id: str, page: PageDep) -> Response:
+    return await render_manage(page, hackathon_id)
+
+
+async def render_manage(
+    page: Page, hackathon_id: str, status: int = 200, **context: Any
+) -> Response:
+    if away := await _organizer_or_away(page, f"/organize/{hackathon_id}"):
+        return away
+    answer = await page.call("GET", f"/hackathons/{hackathon_id}")
+    if not answer.ok:
+        return await page.render("error.html", status=answer.status, kind=answer.kind)
+    hackathon = hackathon_view(answer.body)
+    teams = await page.call("GET", f"/hackathons/{hackathon_id}/teams", params={"limit": 200})
+    submissions = await page.call(
+        "GET", f"/hackathons/{hackathon_id}/submissions", params={"limit": 200}
+    )
+    leaderboard = None
+    if hackathon.phase in ("judging", "finished"):
+        board = await page.call("GET", f"/hackathons/{hackathon_id}/leaderboard")
+        leaderboard = board.body if board.ok else None
+    webhooks = await page.call("GET", f"/hackathons/{hackathon_id}/webhooks")
+    context.setdefault("values", {})
+    return await page.render(
+        "organize_hackathon.html",
+        status=status,
+        hackathon=hackathon,
+        next_phase=NEXT_PHASE.get(hackathon.phase),
+        teams=teams.body["items"] if teams.ok else [],
+        submissions=submissions.body["items"] if submissions.ok else [],
+        leaderboard=leaderboard,
+        webhooks=webhooks.body if webhooks.ok else [],
+        **context,
+    )
+
+
+@router.post("/{hackathon_id}/phase")
+async def move_phase(hackathon_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+    target = _text(form, "phase", 40)
+    if form.get("confirm") != "yes":
+        refusal = Refusal(
+            page.gettext("Tick the box to confirm the move."),
+            {"confirm": page.gettext("Confirm to move the phase.")},
+        )
+        return await render_manage(page, hackathon_id, 422, refusal=refusal, section="phase")
+    answer = await page.call(
+        "POST", f"/hackathons/{hackathon_id}/phase", {"phase": target}, idempotency_key=_key(form)
+    )
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="phase"
+        )
+    done = "phase-pending" if answer.pending else "phase"
+    return page.redirect(f"/organize/{hackathon_id}?done={done}")
+
+
+@router.post("/{hackathon_id}/judges")
+async def enrol_judge(hackathon_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+    email = _text(form, "email", 320)
+    conflicts = [c for c in form.getlist("conflicts") if isinstance(c, str)][:1000]
+    answer = await page.call(
+        "POST", f"/hackathons/{hackathon_id}/judges",
+        {"email": email, "conflicts": conflicts}, idempotency_key=_key(form),
+    )  # fmt: skip
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer),
+            values={"email": email}, section="judges",
+        )  # fmt: skip
+    return page.redirect(f"/organize/{hackathon_id}?done=judge-enrolled#judges")
+
+
+@router.post("/{hackathon_id}/assignments")
+async def assign(hackathon_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+    answer = await page.call(
+        "POST", f"/hackathons/{hackathon_id}/assignments", {}, idempotency_key=_key(form)
+    )
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="judging"
+        )
+    return await render_manage(page, hackathon_id, assignment=answer.body)
+
+
+@router.post("/{hackathon_id}/results")
+async def publish(hackathon_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+    if form.get("confirm") != "yes":
+        refusal = Refusal(
+            page.gettext("Tick the box to confirm publishing."),
+            {"publish-confirm": page.gettext("Confirm to publish.")},
+        )
+        return await render_manage(page, hackathon_id, 422, refusal=refusal, section="results")
+    answer = await page.call(
+        "POST", f"/hackathons/{hackathon_id}/results", {}, idempotency_key=_key(form)
+    )
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="results"
+        )
+    return page.redirect(f"/hackathons/{hackathon_id}?done=published#results")
+
+
+@router.post("/{hackathon_id}/webhooks")
+async def add_webhook(hackathon_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+    url = _text(form, "url", 2100)
+    answer = await page.call(
+        "POST", f"/hackathons/{hackathon_id}/webhooks",
+        {"url": url, "secret": _text(form, "secret", 300)}, idempotency_key=_key(form),
+    )  # fmt: skip
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer),
+            values={"url": url}, section="webhooks",
+        )  # fmt: skip
+    return page.redirect(f"/organize/{hackathon_id}?done=webhook-added#webhooks")
+
+
+@router.post("/{hackathon_id}/webhooks/{webhook_id}/remove")
+async def remove_webhook(hackathon_id: str, webhook_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+    answer = await page.call(
+        "DELETE", f"/hackathons/{hackathon_id}/webhooks/{webhook_id}", idempotency_key=_key(form)
+    )
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="webhooks"
+        )
+    return page.redirect(f"/organize/{hackathon_id}?done=webhook-removed#webhooks")
+
+
+@router.get("/{hackathon_id}/webhooks/{webhook_id}")
+async def deliveries(hackathon_id: str, webhook_id: str, page: PageDep) -> Response:
+    if away := await _organizer_or_away(page, f"/organize/{hackathon_id}"):
+        return away
+    answer = await page.call(
+        "GET", f"/hackathons/{hackathon_id}/webhooks/{webhook_id}/deliveries",
+        params={"limit": 200},
+    )  # fmt: skip
+    if not answer.ok:
+        return await page.render("error.html", status=answer.status, kind=answer.kind)
+    return await page.render(
+        "webhook_deliveries.html", hackathon_id=hackathon_id, deliveries=answer.body["items"]
+    )

@@ -19,5 +19,6 @@ run bench/consumers.py
 run bench/audit_verify.py
 run bench/fetch_wait.py --rounds 12
 run bench/notification_latency.py --rounds 10
+run bench/web_pages.py --rounds 40
 echo "== the suite"
 .venv/bin/python bench/report.py "$results"

@@ -303,3 +303,24 @@ async def test_a_participant_goes_the_whole_way_with_the_keyboard_alone(
         assert not person.problems, person.problems
     finally:
         await person.close()
+
+
+async def test_a_field_is_checked_inline_in_the_readers_language(
+    browser: Browser, platform: Platform
+) -> None:
+    person = await new_reader(browser, platform.gateway_url, "ru-RU")
+    page, t = person.page, person.t
+    try:
+        await page.goto("/signup")
+        password = page.get_by_label(t("Password"), exact=True)
+        await password.fill("short")
+        await page.keyboard.press("Tab")  # leaving it: the check speaks
+        message = page.locator("#f-password-check")
+        await expect(message).to_contain_text(t("The password needs at least 10 characters."))
+        await expect(password).to_have_attribute("aria-invalid", "true")
+        await person.check_page("signup-checked")
+        await password.fill("long enough now, surely")
+        await expect(message).to_have_count(0)
+        assert not person.problems, person.problems
+    finally:
+        await person.close()

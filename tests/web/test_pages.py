@@ -186,6 +186,10 @@ async def test_a_participant_signs_up_registers_forms_a_team_and_submits_by_form
         assert submitted.status_code == 303, submitted.text
         shown = await captain.get(team_path)
         assert "Sensors for wells" in shown.text and "https://example.org/wells" in shown.text
+        # The account page lists the consent given, with its policy version.
+        account = await captain.get("/account")
+        consents = account.text.split('id="consents"', 1)[1].split("</section>", 1)[0]
+        assert f'href="{path}"' in consents and "2026-01" in consents, consents
     finally:
         await captain.close()
         await mate.close()

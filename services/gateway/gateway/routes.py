@@ -35,6 +35,7 @@ from hackathon_shared.api.hackathons import (
     JudgeAnswer,
     JudgeConflicts,
     JudgeView,
+    MyRegistration,
     NewHackathon,
     NewJudge,
     NewRegistration,
@@ -185,6 +186,10 @@ ROUTES: tuple[PublicRoute, ...] = (
     _route("GET", "/me", "me", REG, ACCOUNTS, "signed-in", answer=MeAnswer),
     _route("DELETE", "/me", "erase_me", REG, ACCOUNTS, "signed-in", limit="writes", status=204,
            publishes=True),
+    _route("GET", "/me/registrations", "my_registrations", REG, ACCOUNTS, "signed-in",
+           answer=list[MyRegistration]),
+    _route("GET", "/me/judge-enrolments", "my_judge_enrolments", REG, ACCOUNTS, "signed-in",
+           answer=list[JudgeView]),
     # ---- notifications
     _route("GET", "/notifications", "my_notifications", NOT, NOTIFICATIONS, "signed-in",
            answer=Page[NotificationView], paginated=True),

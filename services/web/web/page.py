@@ -53,6 +53,11 @@ def environment(locale: str) -> Environment:
         submission_kinds=views.SUBMISSION_KINDS,
         delivery_states=views.DELIVERY_STATES,
         phase_consequences=views.PHASE_CONSEQUENCES,
+        # What the script says beside a field the browser finds invalid (an inline check;
+        # the service still decides, and its refusal is shown the same way).
+        check_message=lambda name: problem_message(
+            i18n.translations(locale).gettext, "validation", name
+        ),
     )
     return env
 

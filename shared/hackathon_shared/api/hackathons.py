@@ -21,7 +21,7 @@ from hackathon_shared.api.quantities import (
     TeamSize,
     Weight,
 )
-from hackathon_shared.api.timestamps import Instant
+from hackathon_shared.api.timestamps import Instant, UtcDateTime
 from hackathon_shared.text import Line, Paragraphs, Verbatim, comparison_key
 
 Phase = Literal["draft", "registration", "hacking", "judging", "finished"]
@@ -225,3 +225,13 @@ class JudgeView(BaseModel):
     hackathon_id: str
     judge_id: str
     conflicts: list[str]
+
+
+class MyRegistration(BaseModel):
+    """One of the caller's registrations, with the consent they gave."""
+
+    hackathon_id: str
+    participant_id: str
+    sector: str
+    consent_policy_version: str = Field(description="the privacy-policy version consented to")
+    consented_at: UtcDateTime

@@ -9,6 +9,7 @@ from hackathon_shared.api.hackathons import (
     JudgeAnswer,
     JudgeConflicts,
     JudgeView,
+    MyRegistration,
     NewHackathon,
     NewJudge,
     NewRegistration,
@@ -111,3 +112,35 @@ async def change_judge_conflicts(
     return JudgeView(
         hackathon_id=judge.hackathon_id, judge_id=judge.account_id, conflicts=judge.conflicts
     )
+
+
+@router.get("/me/registrations", response_model=list[MyRegistration])
+async def my_registrations(
+    principal: LivePrincipal, service: HackathonsService
+) -> list[MyRegistration]:
+    """The caller's registrations, each with the consent given: the policy version and when
+    (the account page shows them)."""
+    rows = await service.registrations_of(principal.account_id)
+    return [
+        MyRegistration(
+            hackathon_id=row.hackathon_id,
+            participant_id=row.participant_id,
+            sector=row.sector,
+            consent_policy_version=row.consent_version,
+            consented_at=row.consented_at,
+        )
+        for row in rows
+    ]
+
+
+@router.get("/me/judge-enrolments", response_model=list[JudgeView])
+async def my_judge_enrolments(
+    principal: LivePrincipal, service: HackathonsService
+) -> list[JudgeView]:
+    """The hackathons the caller judges, with the conflicts declared for each (teams they
+    are or were a member of conflict too, without being listed: docs/scoring.md)."""
+    rows = await service.judge_enrolments_of(principal.account_id)
+    return [
+        JudgeView(hackathon_id=row.hackathon_id, judge_id=row.account_id, conflicts=row.conflicts)
+        for row in rows
+    ]

@@ -154,6 +154,26 @@ class Hackathons:
             )
         return [view_of(row) for row in rows], next_cursor
 
+    async def registrations_of(self, account_id: str) -> list[ParticipantRow]:
+        """The account's own registrations, the earliest first."""
+        async with self.db.sessions() as session:
+            found = await session.exec(
+                select(ParticipantRow)
+                .where(col(ParticipantRow.account_id) == account_id)
+                .order_by(col(ParticipantRow.consented_at), col(ParticipantRow.participant_id))
+            )
+            return list(found.all())
+
+    async def judge_enrolments_of(self, account_id: str) -> list[JudgeRow]:
+        """The hackathons the account judges, each with the conflicts declared for it."""
+        async with self.db.sessions() as session:
+            found = await session.exec(
+                select(JudgeRow)
+                .where(col(JudgeRow.account_id) == account_id)
+                .order_by(col(JudgeRow.enrolled_at), col(JudgeRow.hackathon_id))
+            )
+            return list(found.all())
+
     async def change_phase(
         self, hackathon_id: str, requested: str, organizer_id: str, correlation_id: str | None
     ) -> HackathonView:

@@ -89,14 +89,31 @@ async def signout(page: PageDep) -> Response:
 async def account(page: PageDep) -> Response:
     if await page.me() is None:
         return page.redirect("/signin?next=/account")
-    return await page.render("account.html")
+    return await render_account(page)
+
+
+async def render_account(page: Page, status: int = 200, **context: object) -> Response:
+    """The account, with each consent given (the hackathon, the policy version, when)."""
+    registrations = await page.call("GET", "/me/registrations")
+    names = await hackathon_names(page)
+    consents = [
+        {**item, "hackathon_name": names.get(item["hackathon_id"], item["hackathon_id"])}
+        for item in (registrations.body if registrations.ok else [])
+    ]
+    return await page.render("account.html", status=status, consents=consents, **context)
+
+
+async def hackathon_names(page: Page) -> dict[str, str]:
+    listed = await page.call("GET", "/hackathons", params={"limit": 200})
+    return {h["hackathon_id"]: h["name"] for h in listed.body["items"]} if listed.ok else {}
 
 
 @router.post("/account/erase")
 async def erase(page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await _expired_form(page, "account.html")
+        refusal = Refusal(page.gettext("This form has expired. Please send it again."))
+        return await render_account(page, 403, refusal=refusal)
     if await page.me() is None:
         return page.redirect("/signin?next=/account")
     if form.get("confirm") != "erase":
@@ -104,12 +121,12 @@ async def erase(page: PageDep) -> Response:
             page.gettext("Tick the box to confirm that you want your account erased."),
             {"confirm": page.gettext("Confirm to erase.")},
         )
-        return await page.render("account.html", status=422, refusal=refusal)
+        return await render_account(page, 422, refusal=refusal)
     answer = await page.call(
         "DELETE", "/me", idempotency_key=_text(form.get("idempotency_key"), 255) or None
     )
     if not answer.ok:
-        return await page.render("account.html", status=answer.status, refusal=page.refusal(answer))
+        return await render_account(page, answer.status, refusal=page.refusal(answer))
     response = page.redirect("/?done=erased")
     end_session(response, page.secure_cookies)
     return response

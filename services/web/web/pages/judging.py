@@ -25,7 +25,30 @@ async def queue(page: PageDep) -> Response:
     if await page.me() is None:
         return page.redirect("/signin?next=/judging")
     items = await _assignments(page)
-    return await page.render("judging.html", assignments=items or [])
+    return await page.render(
+        "judging.html", assignments=items or [], enrolments=await _enrolments(page)
+    )
+
+
+async def _enrolments(page: Page) -> list[dict[str, Any]]:
+    """The hackathons the reader judges, with the names of the teams declared in conflict."""
+    answer = await page.call("GET", "/me/judge-enrolments")
+    if not answer.ok:
+        return []
+    shown = []
+    for enrolment in answer.body:
+        hid = enrolment["hackathon_id"]
+        hackathon = await page.call("GET", f"/hackathons/{hid}")
+        teams = await page.call("GET", f"/hackathons/{hid}/teams", params={"limit": 200})
+        names = {t["team_id"]: t["name"] for t in teams.body["items"]} if teams.ok else {}
+        shown.append(
+            {
+                "hackathon_id": hid,
+                "name": hackathon.body["name"] if hackathon.ok else hid,
+                "conflicts": [names.get(team, team) for team in enrolment["conflicts"]],
+            }
+        )
+    return shown
 
 
 @router.get("/judging/{submission_id}")

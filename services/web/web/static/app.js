@@ -1,6 +1,7 @@
 // The pages' one script, a progressive enhancement: every page works without it.
 // - Remembers the reader's time zone (the `tz` cookie), so dates are shown in their own.
 // - Moves focus to a form's refusal, so a screen reader announces it.
+// - Checks a field inline when the reader leaves it.
 // - Follows the reader's notifications live (EventSource): the unread badge counts up, and
 //   the notifications page lists each new one at the top.
 "use strict";
@@ -55,9 +56,42 @@
     });
   }
 
+  // Inline checks: a field the browser finds invalid (empty, too short, not an e-mail
+  // address) says so beside itself once the reader leaves it, in the page's language; the
+  // service still checks everything when the form is sent.
+  function check(field) {
+    var id = field.id + "-check";
+    var shown = document.getElementById(id);
+    if (field.checkValidity()) {
+      if (shown) {
+        shown.remove();
+        var describedBy = (field.getAttribute("aria-describedby") || "").replace(id, "").trim();
+        if (describedBy) { field.setAttribute("aria-describedby", describedBy); } else { field.removeAttribute("aria-describedby"); }
+        if (!document.getElementById(field.id + "-error")) { field.removeAttribute("aria-invalid"); }
+      }
+      return;
+    }
+    if (shown || document.getElementById(field.id + "-error")) { return; }
+    var message = document.createElement("p");
+    message.className = "error";
+    message.id = id;
+    message.setAttribute("aria-live", "polite");
+    message.textContent = "\u26a0 " + field.getAttribute("data-check");
+    field.parentNode.insertBefore(message, field);
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", ((field.getAttribute("aria-describedby") || "") + " " + id).trim());
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var refusal = document.getElementById("refusal");
     if (refusal) { refusal.focus(); }
+    var fields = document.querySelectorAll("[data-check]");
+    for (var i = 0; i < fields.length; i++) {
+      fields[i].addEventListener("blur", function (event) { check(event.target); });
+      fields[i].addEventListener("input", function (event) {
+        if (document.getElementById(event.target.id + "-check")) { check(event.target); }
+      });
+    }
     follow();
   });
 })();

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from web import i18n
+from web.form_fields import expired, idempotency_key, text
 from web.page import Page, PageDep, Refusal, safe_target
 from web.security import LANGUAGE_COOKIE, YEAR, end_session, start_session
 
@@ -13,12 +14,7 @@ router = APIRouter()
 
 
 async def _expired_form(page: Page, template: str, **context: object) -> Response:
-    refusal = Refusal(page.gettext("This form has expired. Please send it again."))
-    return await page.render(template, status=403, refusal=refusal, **context)
-
-
-def _text(value: object, limit: int = 5000) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    return await page.render(template, status=403, refusal=expired(page), **context)
 
 
 @router.get("/signup")
@@ -31,14 +27,14 @@ async def signup(page: PageDep) -> Response:
     form = await page.form()
     if form is None:
         return await _expired_form(page, "signup.html", values={}, next="/")
-    values = {name: _text(form.get(name)) for name in ("email", "display_name")}
-    password = _text(form.get("password"), 1000)
-    target = safe_target(_text(form.get("next")) or "/")
+    values = {name: text(form, name) for name in ("email", "display_name")}
+    password = text(form, "password", 1000)
+    target = safe_target(text(form, "next") or "/")
     created = await page.call(
         "POST",
         "/accounts",
         {**values, "password": password},
-        idempotency_key=_text(form.get("idempotency_key"), 255) or None,
+        idempotency_key=idempotency_key(form),
     )
     if not created.ok:
         return await page.render(
@@ -58,9 +54,9 @@ async def signin(page: PageDep) -> Response:
     form = await page.form()
     if form is None:
         return await _expired_form(page, "signin.html", values={}, next="/")
-    email = _text(form.get("email"), 320)
+    email = text(form, "email", 320)
     return await _sign_in(
-        page, email, _text(form.get("password"), 1000), safe_target(_text(form.get("next")) or "/")
+        page, email, text(form, "password", 1000), safe_target(text(form, "next") or "/")
     )
 
 
@@ -112,8 +108,7 @@ async def hackathon_names(page: Page) -> dict[str, str]:
 async def erase(page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        refusal = Refusal(page.gettext("This form has expired. Please send it again."))
-        return await render_account(page, 403, refusal=refusal)
+        return await render_account(page, 403, refusal=expired(page))
     if await page.me() is None:
         return page.redirect("/signin?next=/account")
     if form.get("confirm") != "erase":
@@ -122,9 +117,7 @@ async def erase(page: PageDep) -> Response:
             {"confirm": page.gettext("Confirm to erase.")},
         )
         return await render_account(page, 422, refusal=refusal)
-    answer = await page.call(
-        "DELETE", "/me", idempotency_key=_text(form.get("idempotency_key"), 255) or None
-    )
+    answer = await page.call("DELETE", "/me", idempotency_key=idempotency_key(form))
     if not answer.ok:
         return await render_account(page, answer.status, refusal=page.refusal(answer))
     response = page.redirect("/?done=erased")
@@ -138,7 +131,7 @@ async def language(page: PageDep) -> Response:
     choose a language, but the form carries one like every other)."""
     form = await page.form()
     chosen = form.get("lang") if form is not None else None
-    target = safe_target(_text(form.get("next")) if form is not None else "/")
+    target = safe_target(text(form, "next") if form is not None else "/")
     response = page.redirect(target or "/")
     if isinstance(chosen, str) and chosen in i18n.LOCALES:
         response.set_cookie(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from web.form_fields import expired, idempotency_key, text
 from web.page import Page, PageDep, Refusal
 from web.views import hackathon_view, score_inputs
 
@@ -85,10 +85,9 @@ async def render_scoring(
 async def score(submission_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        refusal = Refusal(page.gettext("This form has expired. Please send it again."))
-        return await render_scoring(page, submission_id, 403, refusal=refusal)
-    values = {name: _text(form, name) for name in form if name.startswith("score.")}
-    comment = _text(form, "comment")
+        return await render_scoring(page, submission_id, 403, refusal=expired(page))
+    values = {name: text(form, name) for name in form if name.startswith("score.")}
+    comment = text(form, "comment")
     scores, unreadable = score_inputs(values)
     if unreadable:
         refusal = Refusal(
@@ -102,7 +101,7 @@ async def score(submission_id: str, page: PageDep) -> Response:
         "PUT",
         f"/submissions/{submission_id}/scores/me",
         {"scores": scores, "comment": comment or None},
-        idempotency_key=_text(form, "idempotency_key") or None,
+        idempotency_key=idempotency_key(form),
     )
     if not answer.ok:
         refusal = page.refusal(answer)
@@ -115,8 +114,3 @@ async def score(submission_id: str, page: PageDep) -> Response:
             page, submission_id, answer.status, refusal=refusal, values=values, comment=comment
         )
     return page.redirect(f"/judging?done=scored&revision={answer.body['revision']}")
-
-
-def _text(form: FormData, name: str, limit: int = 5000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""

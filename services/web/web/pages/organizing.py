@@ -8,22 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from web.form_fields import expired, idempotency_key, text
 from web.page import Page, PageDep, Refusal
 from web.views import NEXT_PHASE, hackathon_form_body, hackathon_view
 
 router = APIRouter(prefix="/organize")
-
-
-def _text(form: FormData, name: str, limit: int = 20000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _key(form: FormData) -> str | None:
-    return _text(form, "idempotency_key", 255) or None
 
 
 async def _organizer_or_away(page: Page, target: str) -> Response | None:
@@ -33,10 +24,6 @@ async def _organizer_or_away(page: Page, target: str) -> Response | None:
     if "organizer" not in me.get("roles", []):
         return await page.render("error.html", status=403, kind="forbidden")
     return None
-
-
-def _expired(page: Page) -> Refusal:
-    return Refusal(page.gettext("This form has expired. Please send it again."))
 
 
 @router.get("")
@@ -59,10 +46,10 @@ async def new_form(page: PageDep) -> Response:
 async def create(page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await page.render("organize_new.html", status=403, values={}, refusal=_expired(page))
+        return await page.render("organize_new.html", status=403, values={}, refusal=expired(page))
     if away := await _organizer_or_away(page, "/organize/new"):
         return away
-    values = {name: _text(form, name) for name in form if name not in ("csrf_token",)}
+    values = {name: text(form, name, 20000) for name in form if name not in ("csrf_token",)}
     body, unreadable = hackathon_form_body(values, page.formats.zone)
     if unreadable:
         refusal = Refusal(
@@ -70,7 +57,7 @@ async def create(page: PageDep) -> Response:
             {name: page.gettext(message) for name, message in unreadable.items()},
         )
         return await page.render("organize_new.html", status=422, refusal=refusal, values=values)
-    answer = await page.call("POST", "/hackathons", body, idempotency_key=_key(form))
+    answer = await page.call("POST", "/hackathons", body, idempotency_key=idempotency_key(form))
     if not answer.ok:
         return await page.render(
             "organize_new.html", status=answer.status, refusal=page.refusal(answer),
@@ -120,8 +107,8 @@ async def render_manage(
 async def move_phase(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
-    target = _text(form, "phase", 40)
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
+    target = text(form, "phase", 40)
     if form.get("confirm") != "yes":
         refusal = Refusal(
             page.gettext("Tick the box to confirm the move."),
@@ -129,7 +116,10 @@ async def move_phase(hackathon_id: str, page: PageDep) -> Response:
         )
         return await render_manage(page, hackathon_id, 422, refusal=refusal, section="phase")
     answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/phase", {"phase": target}, idempotency_key=_key(form)
+        "POST",
+        f"/hackathons/{hackathon_id}/phase",
+        {"phase": target},
+        idempotency_key=idempotency_key(form),
     )
     if not answer.ok:
         return await render_manage(
@@ -143,12 +133,12 @@ async def move_phase(hackathon_id: str, page: PageDep) -> Response:
 async def enrol_judge(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
-    email = _text(form, "email", 320)
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
+    email = text(form, "email", 320)
     conflicts = [c for c in form.getlist("conflicts") if isinstance(c, str)][:1000]
     answer = await page.call(
         "POST", f"/hackathons/{hackathon_id}/judges",
-        {"email": email, "conflicts": conflicts}, idempotency_key=_key(form),
+        {"email": email, "conflicts": conflicts}, idempotency_key=idempotency_key(form),
     )  # fmt: skip
     if not answer.ok:
         return await render_manage(
@@ -162,9 +152,9 @@ async def enrol_judge(hackathon_id: str, page: PageDep) -> Response:
 async def assign(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
     answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/assignments", {}, idempotency_key=_key(form)
+        "POST", f"/hackathons/{hackathon_id}/assignments", {}, idempotency_key=idempotency_key(form)
     )
     if not answer.ok:
         return await render_manage(
@@ -177,7 +167,7 @@ async def assign(hackathon_id: str, page: PageDep) -> Response:
 async def publish(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
     if form.get("confirm") != "yes":
         refusal = Refusal(
             page.gettext("Tick the box to confirm publishing."),
@@ -185,7 +175,7 @@ async def publish(hackathon_id: str, page: PageDep) -> Response:
         )
         return await render_manage(page, hackathon_id, 422, refusal=refusal, section="results")
     answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/results", {}, idempotency_key=_key(form)
+        "POST", f"/hackathons/{hackathon_id}/results", {}, idempotency_key=idempotency_key(form)
     )
     if not answer.ok:
         return await render_manage(
@@ -198,11 +188,11 @@ async def publish(hackathon_id: str, page: PageDep) -> Response:
 async def add_webhook(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
-    url = _text(form, "url", 2100)
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
+    url = text(form, "url", 2100)
     answer = await page.call(
         "POST", f"/hackathons/{hackathon_id}/webhooks",
-        {"url": url, "secret": _text(form, "secret", 300)}, idempotency_key=_key(form),
+        {"url": url, "secret": text(form, "secret", 300)}, idempotency_key=idempotency_key(form),
     )  # fmt: skip
     if not answer.ok:
         return await render_manage(
@@ -216,9 +206,11 @@ async def add_webhook(hackathon_id: str, page: PageDep) -> Response:
 async def remove_webhook(hackathon_id: str, webhook_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_manage(page, hackathon_id, 403, refusal=_expired(page))
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
     answer = await page.call(
-        "DELETE", f"/hackathons/{hackathon_id}/webhooks/{webhook_id}", idempotency_key=_key(form)
+        "DELETE",
+        f"/hackathons/{hackathon_id}/webhooks/{webhook_id}",
+        idempotency_key=idempotency_key(form),
     )
     if not answer.ok:
         return await render_manage(

@@ -6,23 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from web.form_fields import expired, idempotency_key, text
 from web.page import Page, PageDep, Refusal, safe_target
 from web.pages.public import render_hackathon
 from web.views import hackathon_view
 
 router = APIRouter()
-
-
-def _text(form: FormData, name: str, limit: int = 5000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _key(form: FormData) -> str | None:
-    return _text(form, "idempotency_key", 255) or None
 
 
 async def _signed_in_or_away(page: Page, target: str) -> Response | None:
@@ -42,10 +33,10 @@ async def _hackathon_page(
 async def register(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await _hackathon_page(page, hackathon_id, 403, refusal=_expired(page))
+        return await _hackathon_page(page, hackathon_id, 403, refusal=expired(page))
     if away := await _signed_in_or_away(page, f"/hackathons/{hackathon_id}"):
         return away
-    body = {"sector": _text(form, "sector", 40), "consent": form.get("consent") == "yes"}
+    body = {"sector": text(form, "sector", 40), "consent": form.get("consent") == "yes"}
     if not body["consent"]:
         refusal = Refusal(
             page.gettext("Registration needs your consent."),
@@ -53,13 +44,16 @@ async def register(hackathon_id: str, page: PageDep) -> Response:
         )
         return await _hackathon_page(page, hackathon_id, 422, refusal=refusal, values=body)
     answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/registrations", body, idempotency_key=_key(form)
+        "POST",
+        f"/hackathons/{hackathon_id}/registrations",
+        body,
+        idempotency_key=idempotency_key(form),
     )
     if not answer.ok:
         return await _hackathon_page(
             page, hackathon_id, answer.status, refusal=page.refusal(answer), values=body
         )
-    after = safe_target(_text(form, "next", 500))
+    after = safe_target(text(form, "next", 500))
     if after.startswith("/teams/"):  # the join link that sent the reader to register
         return page.redirect(after)
     return page.redirect(f"/hackathons/{hackathon_id}?done=registered#team")
@@ -69,12 +63,12 @@ async def register(hackathon_id: str, page: PageDep) -> Response:
 async def create_team(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await _hackathon_page(page, hackathon_id, 403, refusal=_expired(page))
+        return await _hackathon_page(page, hackathon_id, 403, refusal=expired(page))
     if away := await _signed_in_or_away(page, f"/hackathons/{hackathon_id}"):
         return away
-    body = {"name": _text(form, "name", 200), "challenge_id": _text(form, "challenge_id", 100)}
+    body = {"name": text(form, "name", 200), "challenge_id": text(form, "challenge_id", 100)}
     answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/teams", body, idempotency_key=_key(form)
+        "POST", f"/hackathons/{hackathon_id}/teams", body, idempotency_key=idempotency_key(form)
     )
     if not answer.ok:
         return await _hackathon_page(
@@ -133,18 +127,21 @@ async def join_form(team_id: str, page: PageDep, code: str = "") -> Response:
 @router.post("/teams/{team_id}/join")
 async def join(team_id: str, page: PageDep) -> Response:
     form = await page.form()
-    code = _text(form, "invite_code", 100) if form is not None else ""
+    code = text(form, "invite_code", 100) if form is not None else ""
     shown = await page.call("GET", f"/teams/{team_id}")
     if not shown.ok:
         return await page.render("error.html", status=shown.status, kind=shown.kind)
     if form is None:
         return await page.render(
-            "join.html", status=403, team=shown.body, code=code, refusal=_expired(page)
+            "join.html", status=403, team=shown.body, code=code, refusal=expired(page)
         )
     if away := await _signed_in_or_away(page, f"/teams/{team_id}/join?code={code}"):
         return away
     answer = await page.call(
-        "POST", f"/teams/{team_id}/members", {"invite_code": code}, idempotency_key=_key(form)
+        "POST",
+        f"/teams/{team_id}/members",
+        {"invite_code": code},
+        idempotency_key=idempotency_key(form),
     )
     if not answer.ok:
         return await page.render(
@@ -158,14 +155,16 @@ async def join(team_id: str, page: PageDep) -> Response:
 async def leave(team_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_team(page, team_id, 403, refusal=_expired(page))
+        return await render_team(page, team_id, 403, refusal=expired(page))
     if form.get("confirm") != "leave":
         refusal = Refusal(
             page.gettext("Tick the box to confirm that you leave the team."),
             {"confirm": page.gettext("Confirm to leave.")},
         )
         return await render_team(page, team_id, 422, refusal=refusal)
-    answer = await page.call("DELETE", f"/teams/{team_id}/members/me", idempotency_key=_key(form))
+    answer = await page.call(
+        "DELETE", f"/teams/{team_id}/members/me", idempotency_key=idempotency_key(form)
+    )
     if not answer.ok:
         return await render_team(page, team_id, answer.status, refusal=page.refusal(answer))
     shown = await page.call("GET", f"/teams/{team_id}")
@@ -177,16 +176,16 @@ async def leave(team_id: str, page: PageDep) -> Response:
 async def submit(team_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
-        return await render_team(page, team_id, 403, refusal=_expired(page))
+        return await render_team(page, team_id, 403, refusal=expired(page))
     body: dict[str, Any] = {
-        "title": _text(form, "title", 500),
-        "summary": _text(form, "summary", 10000),
-        "kind": _text(form, "kind", 40),
-        "repo_url": _text(form, "repo_url", 2100) or None,
-        "demo_url": _text(form, "demo_url", 2100) or None,
+        "title": text(form, "title", 500),
+        "summary": text(form, "summary", 10000),
+        "kind": text(form, "kind", 40),
+        "repo_url": text(form, "repo_url", 2100) or None,
+        "demo_url": text(form, "demo_url", 2100) or None,
     }
     answer = await page.call(
-        "PUT", f"/teams/{team_id}/submission", body, idempotency_key=_key(form)
+        "PUT", f"/teams/{team_id}/submission", body, idempotency_key=idempotency_key(form)
     )
     if not answer.ok:
         return await render_team(
@@ -194,7 +193,3 @@ async def submit(team_id: str, page: PageDep) -> Response:
         )
     done = "submitted-pending" if answer.pending else "submitted"
     return page.redirect(f"/teams/{team_id}?done={done}#submission")
-
-
-def _expired(page: Page) -> Refusal:
-    return Refusal(page.gettext("This form has expired. Please send it again."))

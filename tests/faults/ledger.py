@@ -62,6 +62,7 @@ from tests.database_fixtures import (
 )
 from tests.journey_helpers import platform_log
 from tests.mail_fixtures import SmtpServer
+from tests.platform_fixtures import live_database_url
 from tests.polling import wait_until
 
 __all__ = [
@@ -941,9 +942,7 @@ async def check_rebuilds(
     (waiting while the live one may still be applying the last events)."""
     problems: list[str] = []
     for service in REBUILT_SERVICES:
-        live = platform.config.database_urls.get(service) or (
-            f"sqlite:///{(platform.config.data_dir / f'{service}.db').resolve()}"
-        )
+        live = live_database_url(platform, service)
         outputs: list[str] = []
 
         async def equal(

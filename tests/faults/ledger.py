@@ -60,6 +60,7 @@ from tests.database_fixtures import (
     postgres_url,
     require_postgres,
 )
+from tests.faults.trouble_support import fault_env
 from tests.journey_helpers import platform_log
 from tests.mail_fixtures import SmtpServer
 from tests.platform_fixtures import live_database_url
@@ -142,17 +143,7 @@ def fault_platform(
         organizer_email=ORGANIZER[0],
         organizer_password=ORGANIZER[1],
         database_urls=databases,
-        extra_env={
-            "SMTP_HOST": smtp.host,
-            "SMTP_PORT": str(smtp.port),
-            "DELIVERY_BACKOFF_SECONDS": "0.3",
-            "DELIVERY_MAX_ATTEMPTS": "6",
-            "DELIVERY_INTERVAL_SECONDS": "0.2",
-            "RATE_LIMIT_SIGN_UP": "100000/minute",
-            "RATE_LIMIT_SIGN_IN": "100000/minute",
-            "RATE_LIMIT_WRITES": "100000/minute",
-            **(extra_env or {}),
-        },
+        extra_env={**fault_env(smtp), **(extra_env or {})},
     )
     platform = Platform(config)
     try:

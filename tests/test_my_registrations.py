@@ -59,3 +59,21 @@ async def test_a_judge_sees_the_conflicts_declared_for_them(api: Api) -> None:
         }
     ]
     assert (await api.http.get("/me/judge-enrolments", headers=captain.auth)).json() == []
+    # The organizers see the hackathon's judges, with who they are and their conflicts.
+    listed = await api.http.get(
+        f"/hackathons/{hackathon.hackathon_id}/judges", headers=await api.organizer()
+    )
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == [
+        {
+            "hackathon_id": hackathon.hackathon_id,
+            "judge_id": judge.account_id,
+            "display_name": "Judge",
+            "email": judge.email,
+            "conflicts": [team["team_id"]],
+        }
+    ]
+    refused = await api.http.get(f"/hackathons/{hackathon.hackathon_id}/judges", headers=judge.auth)
+    assert_problem(refused, 403, "forbidden")
+    missing = await api.http.get("/hackathons/hck_nope/judges", headers=await api.organizer())
+    assert_problem(missing, 404, "hackathon-not-found")

@@ -210,12 +210,26 @@ async def test_a_whole_hackathon_by_clicking(
             await page.get_by_label(t("The judge's e-mail"), exact=True).fill(email)
             await page.get_by_role("button", name=t("Enrol the judge")).click()
             await expect(page.get_by_role("status")).to_contain_text(t("The judge is enrolled."))
+        # The first judge declares a conflict with the first team before judging starts.
+        first_judge = page.get_by_role("listitem").filter(has_text=judge_emails[0])
+        await first_judge.get_by_label("Open Ayil", exact=True).check()
+        await first_judge.get_by_role("button", name=t("Save the conflicts")).click()
+        await expect(page.get_by_role("status")).to_contain_text(
+            t("The judge's declared conflicts are changed.")
+        )
         await move_phase(organizer, "judging")
         await page.get_by_role("button", name=t("Run the assignment")).click()
         await expect(page.get_by_role("status")).to_contain_text(
             t("%(count)s submissions have judges.", count="2")
         )
         assert sum([await score_everything(j) for j in judges]) == 2
+        # The first judge was not given the team they declared, and their page says so.
+        await judges[0].page.goto("/judging")
+        queue = judges[0].page.get_by_role("main")
+        await expect(queue).not_to_contain_text("Village e-services")
+        await expect(
+            queue.locator("section", has=judges[0].page.locator("#conflicts"))
+        ).to_contain_text("Open Ayil")
 
         # Every member watches their notifications while the organizer publishes.
         for person in people:

@@ -186,6 +186,16 @@ async def test_a_participant_signs_up_registers_forms_a_team_and_submits_by_form
         assert submitted.status_code == 303, submitted.text
         shown = await captain.get(team_path)
         assert "Sensors for wells" in shown.text and "https://example.org/wells" in shown.text
+        # A notification is marked read by its own button.
+        feed = await captain.get("/notifications")
+        unread = feed.text.count('<span class="tag">new</span>')
+        assert unread >= 1, feed.text
+        action = re.search(r'action="(/notifications/[^"/]+/read)"', feed.text)
+        assert action is not None, feed.text
+        marked = await captain.submit(feed, action.group(1))
+        assert marked.status_code == 303
+        feed = await captain.get("/notifications")
+        assert feed.text.count('<span class="tag">new</span>') == unread - 1
         # The account page lists the consent given, with its policy version.
         account = await captain.get("/account")
         consents = account.text.split('id="consents"', 1)[1].split("</section>", 1)[0]

@@ -127,6 +127,7 @@ DONE.update(
         "phase": N_("The phase is moved."),
         "phase-pending": N_("The phase is moved. The other services will follow in a moment."),
         "judge-enrolled": N_("The judge is enrolled."),
+        "conflicts-changed": N_("The judge's declared conflicts are changed."),
         "webhook-added": N_("The webhook is added."),
         "webhook-removed": N_("The webhook is removed."),
         "published": N_("The results are published. Everyone is being notified."),

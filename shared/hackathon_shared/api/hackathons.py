@@ -227,6 +227,16 @@ class JudgeView(BaseModel):
     conflicts: list[str]
 
 
+class JudgeListing(BaseModel):
+    """A judge of a hackathon as its organizers see them: who, and the declared conflicts."""
+
+    hackathon_id: str
+    judge_id: str
+    display_name: str | None = Field(description="null once the account is erased")
+    email: str | None = Field(description="null once the account is erased")
+    conflicts: list[str]
+
+
 class MyRegistration(BaseModel):
     """One of the caller's registrations, with the consent they gave."""
 

@@ -8,6 +8,7 @@ from hackathon_shared.api.hackathons import (
     HackathonView,
     JudgeAnswer,
     JudgeConflicts,
+    JudgeListing,
     JudgeView,
     MyRegistration,
     NewHackathon,
@@ -143,4 +144,22 @@ async def my_judge_enrolments(
     return [
         JudgeView(hackathon_id=row.hackathon_id, judge_id=row.account_id, conflicts=row.conflicts)
         for row in rows
+    ]
+
+
+@router.get("/hackathons/{hackathon_id}/judges", response_model=list[JudgeListing])
+async def list_judges(
+    hackathon_id: str, _organizer: LiveOrganizer, service: HackathonsService
+) -> list[JudgeListing]:
+    """The hackathon's judges with their declared conflicts (organizers: the web app's page
+    to change them)."""
+    return [
+        JudgeListing(
+            hackathon_id=judge.hackathon_id,
+            judge_id=judge.account_id,
+            display_name=account.display_name if account else None,
+            email=account.email if account else None,
+            conflicts=judge.conflicts,
+        )
+        for judge, account in await service.judges_of(hackathon_id)
     ]

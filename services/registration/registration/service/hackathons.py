@@ -164,6 +164,21 @@ class Hackathons:
             )
             return list(found.all())
 
+    async def judges_of(self, hackathon_id: str) -> list[tuple[JudgeRow, AccountRow | None]]:
+        """The hackathon's judges, in the order they were enrolled, each with their account
+        (None for an account that is gone); 404 for a hackathon that is not there."""
+        async with self.db.sessions() as session:
+            await load_hackathon(session, hackathon_id, lock=False)
+            found = await session.exec(
+                select(JudgeRow, AccountRow)
+                .join(
+                    AccountRow, col(AccountRow.account_id) == col(JudgeRow.account_id), isouter=True
+                )
+                .where(col(JudgeRow.hackathon_id) == hackathon_id)
+                .order_by(col(JudgeRow.enrolled_at), col(JudgeRow.account_id))
+            )
+            return [(judge, account) for judge, account in found.all()]
+
     async def judge_enrolments_of(self, account_id: str) -> list[JudgeRow]:
         """The hackathons the account judges, each with the conflicts declared for it."""
         async with self.db.sessions() as session:

@@ -37,6 +37,14 @@ async def mark_all_read(page: PageDep) -> Response:
     return page.redirect("/notifications")
 
 
+@router.post("/notifications/{notification_id}/read")
+async def mark_read(notification_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is not None and await page.me() is not None:
+        await page.call("POST", f"/notifications/{notification_id}/read", {})
+    return page.redirect("/notifications")
+
+
 @router.get("/notifications/stream")
 async def stream(page: PageDep) -> Response:
     """The API's Server-Sent Events for this session, as they come."""

@@ -89,6 +89,7 @@ async def render_manage(
         board = await page.call("GET", f"/hackathons/{hackathon_id}/leaderboard")
         leaderboard = board.body if board.ok else None
     webhooks = await page.call("GET", f"/hackathons/{hackathon_id}/webhooks")
+    judges = await page.call("GET", f"/hackathons/{hackathon_id}/judges")
     context.setdefault("values", {})
     return await page.render(
         "organize_hackathon.html",
@@ -99,6 +100,7 @@ async def render_manage(
         submissions=submissions.body["items"] if submissions.ok else [],
         leaderboard=leaderboard,
         webhooks=webhooks.body if webhooks.ok else [],
+        judges=judges.body if judges.ok else [],
         **context,
     )
 
@@ -146,6 +148,23 @@ async def enrol_judge(hackathon_id: str, page: PageDep) -> Response:
             values={"email": email}, section="judges",
         )  # fmt: skip
     return page.redirect(f"/organize/{hackathon_id}?done=judge-enrolled#judges")
+
+
+@router.post("/{hackathon_id}/judges/{judge_id}/conflicts")
+async def change_conflicts(hackathon_id: str, judge_id: str, page: PageDep) -> Response:
+    form = await page.form()
+    if form is None:
+        return await render_manage(page, hackathon_id, 403, refusal=expired(page))
+    conflicts = [c for c in form.getlist("conflicts") if isinstance(c, str)][:1000]
+    answer = await page.call(
+        "PUT", f"/hackathons/{hackathon_id}/judges/{judge_id}/conflicts",
+        {"conflicts": conflicts}, idempotency_key=idempotency_key(form),
+    )  # fmt: skip
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="judges"
+        )
+    return page.redirect(f"/organize/{hackathon_id}?done=conflicts-changed#judges")
 
 
 @router.post("/{hackathon_id}/assignments")

@@ -69,7 +69,7 @@ async def test_a_judge_sees_the_conflicts_declared_for_them(api: Api) -> None:
             "hackathon_id": hackathon.hackathon_id,
             "judge_id": judge.account_id,
             "display_name": "Judge",
-            "email": judge.email,
+            "email": judge.email.lower(),  # as registration keeps it, normalised
             "conflicts": [team["team_id"]],
         }
     ]

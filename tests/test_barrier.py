@@ -94,6 +94,27 @@ async def test_callers_at_the_same_time_share_one_fetch(
         await ends.close()
 
 
+async def test_callers_sharing_a_fetch_each_get_only_their_own_partitions(
+    broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """A barrier and the log watch (its own topics, which the service does not consume) may
+    share one round: each gets the ends it asked for, never the other's. A barrier that got
+    the watch's too waited for positions its service never stores: a 503 every 3 s."""
+    topics = Topics(topic_prefix)
+    mine, theirs = topics.name(REGISTRATION_EVENTS), topics.name(SUBMISSIONS_EVENTS)
+    ends = LogEnds(kafka_bootstrap)
+    try:
+        wanted = [TopicPartition(mine, p) for p in await ends.partitions(mine)]
+        other = [TopicPartition(theirs, p) for p in await ends.partitions(theirs)]
+        before = ends.rounds
+        first, second = await asyncio.gather(ends.ends(wanted), ends.ends(other))
+        assert ends.rounds - before == 1  # one shared round
+        assert set(first) == set(wanted)
+        assert set(second) == set(other)
+    finally:
+        await ends.close()
+
+
 async def test_a_key_partition_is_the_producers(
     broker: KafkaBroker, kafka_bootstrap: str, topic_prefix: str
 ) -> None:

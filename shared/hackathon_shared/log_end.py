@@ -82,18 +82,22 @@ class LogEnds:
         return sorted(known)
 
     async def ends(self, wanted: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-        """The current end (high watermark) of each partition, read after this call began."""
+        """The current end (high watermark) of each of these partitions, read after this call
+        began: only these, although the round that read them may have read others' too (a
+        barrier that waited for the log watch's partitions, which its service does not
+        consume, stalled until its bound)."""
         await self._ensure_started()
+        asked = set(wanted)
         loop = asyncio.get_running_loop()
         if self._next is None:
             self._next = loop.create_future()
         future = self._next
-        self._wanted.update(wanted)
+        self._wanted.update(asked)
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="log-ends")
         self._kick.set()
         result = await asyncio.shield(future)
-        return result
+        return {tp: end for tp, end in result.items() if tp in asked}
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -26,13 +26,10 @@ from fastapi import APIRouter
 from sqlalchemy import case, func
 from sqlmodel import col, select
 
-from hackathon_shared.api.deliveries import DeliveryView
+from hackathon_shared.api.deliveries import PUBLIC_PREFIX, DeliveryView
 from hackathon_shared.db import Database
 from hackathon_shared.messaging_tables import OutboxRecord
 from hackathon_shared.problems import ProblemError
-
-PUBLIC_PREFIX = "/api/v1"
-"""Where the gateway serves the public API; the monitor's link is one of its paths."""
 
 _DELIVERY_ID = re.compile(r"([1-9][0-9]{0,17})-([1-9][0-9]{0,17})")
 MAX_SPAN = 1_000_000

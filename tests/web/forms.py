@@ -27,7 +27,7 @@ class Form:
     fields: dict[str, str]
 
 
-class Reader:
+class FormReader:
     def __init__(self, platform: Platform, language: str = "en") -> None:
         self.http = httpx.AsyncClient(
             base_url=platform.gateway_url,

@@ -15,7 +15,7 @@ import pytest
 from hackathon_cli.platform import Platform
 from tests.journey_helpers import create_hackathon
 from tests.platform_fixtures import PASSWORD, Api, unique_email
-from tests.web.forms import Reader
+from tests.web.forms import FormReader
 
 pytestmark = pytest.mark.parametrize("platform", ["sqlite"], indirect=True)
 CYRILLIC = "[\u0400-\u04ff]"
@@ -23,20 +23,20 @@ ASEL = "\u0410\u0441\u0435\u043b\u044c"  # a Kyrgyz name, in Cyrillic
 
 
 @pytest.fixture
-async def reader(platform: Platform) -> AsyncIterator[Reader]:
-    person = Reader(platform)
+async def reader(platform: Platform) -> AsyncIterator[FormReader]:
+    person = FormReader(platform)
     yield person
     await person.close()
 
 
 @pytest.fixture
-async def russian(platform: Platform) -> AsyncIterator[Reader]:
-    person = Reader(platform, language="ru-RU,ru;q=0.9,en;q=0.5")
+async def russian(platform: Platform) -> AsyncIterator[FormReader]:
+    person = FormReader(platform, language="ru-RU,ru;q=0.9,en;q=0.5")
     yield person
     await person.close()
 
 
-async def sign_up(reader: Reader, name: str) -> str:
+async def sign_up(reader: FormReader, name: str) -> str:
     email = unique_email(name)
     page = await reader.get("/signup")
     answer = await reader.submit(
@@ -47,7 +47,7 @@ async def sign_up(reader: Reader, name: str) -> str:
 
 
 async def test_the_gateway_serves_the_pages_at_the_root_with_strict_headers(
-    reader: Reader, api: Api
+    reader: FormReader, api: Api
 ) -> None:
     hackathon = await create_hackathon(api)
     page = await reader.get("/")
@@ -68,7 +68,7 @@ async def test_the_gateway_serves_the_pages_at_the_root_with_strict_headers(
 
 
 async def test_the_style_and_script_are_small_compressed_and_cached_by_hash(
-    reader: Reader,
+    reader: FormReader,
 ) -> None:
     page = await reader.get("/", headers={"accept-encoding": "gzip"})
     assets = re.findall(r'(?:href|src)="(/static/app\.[0-9a-f]{12}\.(?:css|js))"', page.text)
@@ -84,7 +84,7 @@ async def test_the_style_and_script_are_small_compressed_and_cached_by_hash(
 
 
 async def test_signing_up_starts_an_httponly_session_and_signing_out_ends_it(
-    reader: Reader,
+    reader: FormReader,
 ) -> None:
     page = await reader.get("/signup")
     assert page.status_code == 200
@@ -108,7 +108,7 @@ async def test_signing_up_starts_an_httponly_session_and_signing_out_ends_it(
 
 
 async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
-    reader: Reader, api: Api
+    reader: FormReader, api: Api
 ) -> None:
     await reader.get("/signup")  # the reader has a CSRF cookie, but the forger sends no token
     email = unique_email("forged")
@@ -121,7 +121,7 @@ async def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
 
 
 async def test_a_refusal_is_in_the_readers_language_beside_its_field_and_keeps_the_input(
-    russian: Reader,
+    russian: FormReader,
 ) -> None:
     page = await russian.get("/signup")
     assert page.headers["content-language"] == "ru"
@@ -144,7 +144,7 @@ async def test_a_participant_signs_up_registers_forms_a_team_and_submits_by_form
     platform: Platform, api: Api
 ) -> None:
     hackathon = await create_hackathon(api, phase="hacking")
-    captain, mate = Reader(platform), Reader(platform)
+    captain, mate = FormReader(platform), FormReader(platform)
     try:
         await sign_up(captain, "captain")
         await sign_up(mate, "mate")
@@ -205,7 +205,7 @@ async def test_a_participant_signs_up_registers_forms_a_team_and_submits_by_form
         await mate.close()
 
 
-async def test_erasing_the_account_ends_the_session(reader: Reader, api: Api) -> None:
+async def test_erasing_the_account_ends_the_session(reader: FormReader, api: Api) -> None:
     email = await sign_up(reader, "leaver")
     account = await reader.get("/account")
     refused = await reader.submit(account, "/account/erase")

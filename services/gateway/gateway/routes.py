@@ -28,7 +28,7 @@ from hackathon_shared.api.accounts import (
     NewAccount,
     TokenAnswer,
 )
-from hackathon_shared.api.deliveries import DeliveryView
+from hackathon_shared.api.deliveries import PUBLIC_PREFIX, DeliveryView
 from hackathon_shared.api.hackathons import (
     HackathonView,
     JoinTeam,
@@ -65,7 +65,7 @@ from hackathon_shared.api.submissions import SubmissionIn, SubmissionView
 from hackathon_shared.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from hackathon_shared.problems import ProblemError, problem_response
 
-PREFIX = "/api/v1"
+PREFIX = PUBLIC_PREFIX
 
 Access = Literal["open", "anyone", "signed-in", "organizer", "stream-reader"]
 """Who may call a route: anyone, without a token being looked at (signing up and in);

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from hackathon_shared.api.deliveries import PUBLIC_PREFIX
 from hackathon_shared.client_address import CLIENT_HEADER
 from hackathon_shared.problems import PROBLEM_BASE
 
@@ -70,7 +71,7 @@ class Caller:
 
 class GatewayClient:
     def __init__(self, gateway_url: str, timeout: float) -> None:
-        base_url = gateway_url.rstrip("/") + "/api/v1"
+        base_url = gateway_url.rstrip("/") + PUBLIC_PREFIX
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, follow_redirects=False)
         # The notification streams last: no read timeout (the API sends keep-alive comments).
         self.streams = httpx.AsyncClient(

@@ -22,3 +22,9 @@ def idempotency_key(form: FormData) -> str | None:
 
 def expired(page: Page) -> Refusal:
     return Refusal(page.gettext("This form has expired. Please send it again."))
+
+
+def unconfirmed(page: Page, message: str, field: str, field_message: str) -> Refusal:
+    """A form whose confirmation box was left unticked: refused here, nothing sent. The
+    messages are catalogue messages (marked where the pages use them)."""
+    return Refusal(page.gettext(message), {field: page.gettext(field_message)})

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+PUBLIC_PREFIX = "/api/v1"
+"""Where the gateway serves the public API v1: its routes, and the monitor link of a 202."""
+
 
 class DeliveryView(BaseModel):
     """Whether a ``202`` write's events have reached the log."""

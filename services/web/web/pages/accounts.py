@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from web import i18n
-from web.form_fields import expired, idempotency_key, text
-from web.page import Page, PageDep, Refusal, safe_target
+from web.form_fields import expired, idempotency_key, text, unconfirmed
+from web.messages import N_
+from web.page import Page, PageDep, safe_target
 from web.security import LANGUAGE_COOKIE, YEAR, end_session, start_session
 
 router = APIRouter()
@@ -112,10 +113,10 @@ async def erase(page: PageDep) -> Response:
     if await page.me() is None:
         return page.redirect("/signin?next=/account")
     if form.get("confirm") != "erase":
-        refusal = Refusal(
-            page.gettext("Tick the box to confirm that you want your account erased."),
-            {"confirm": page.gettext("Confirm to erase.")},
-        )
+        refusal = unconfirmed(
+            page, N_("Tick the box to confirm that you want your account erased."), "confirm",
+            N_("Confirm to erase."),
+        )  # fmt: skip
         return await render_account(page, 422, refusal=refusal)
     answer = await page.call("DELETE", "/me", idempotency_key=idempotency_key(form))
     if not answer.ok:

@@ -3,6 +3,7 @@ hackathon's rubric (each criterion's range and weight, a comment), sent again to
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter
@@ -35,20 +36,21 @@ async def _enrolments(page: Page) -> list[dict[str, Any]]:
     answer = await page.call("GET", "/me/judge-enrolments")
     if not answer.ok:
         return []
-    shown = []
-    for enrolment in answer.body:
+
+    async def shown(enrolment: dict[str, Any]) -> dict[str, Any]:
         hid = enrolment["hackathon_id"]
-        hackathon = await page.call("GET", f"/hackathons/{hid}")
-        teams = await page.call("GET", f"/hackathons/{hid}/teams", params={"limit": 200})
-        names = {t["team_id"]: t["name"] for t in teams.body["items"]} if teams.ok else {}
-        shown.append(
-            {
-                "hackathon_id": hid,
-                "name": hackathon.body["name"] if hackathon.ok else hid,
-                "conflicts": [names.get(team, team) for team in enrolment["conflicts"]],
-            }
+        hackathon, teams = await asyncio.gather(
+            page.call("GET", f"/hackathons/{hid}"),
+            page.call("GET", f"/hackathons/{hid}/teams", params={"limit": 200}),
         )
-    return shown
+        names = {t["team_id"]: t["name"] for t in teams.body["items"]} if teams.ok else {}
+        return {
+            "hackathon_id": hid,
+            "name": hackathon.body["name"] if hackathon.ok else hid,
+            "conflicts": [names.get(team, team) for team in enrolment["conflicts"]],
+        }
+
+    return list(await asyncio.gather(*(shown(e) for e in answer.body)))
 
 
 @router.get("/judging/{submission_id}")

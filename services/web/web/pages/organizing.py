@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from web.form_fields import expired, idempotency_key, text
+from web.api_client import Answer
+from web.form_fields import expired, idempotency_key, text, unconfirmed
+from web.messages import N_
 from web.page import Page, PageDep, Refusal
 from web.views import NEXT_PHASE, hackathon_form_body, hackathon_view
 
@@ -105,30 +108,39 @@ async def render_manage(
     )
 
 
+async def _answered(
+    page: Page, hackathon_id: str, answer: Answer, done: str, **kept: Any
+) -> Response:
+    """After an organizer's write: its page again with the refusal and what was typed, or
+    on to ``done``."""
+    if not answer.ok:
+        return await render_manage(
+            page, hackathon_id, answer.status, refusal=page.refusal(answer), **kept
+        )
+    return page.redirect(done)
+
+
+def _team_ids(form: FormData) -> list[str]:
+    """The teams ticked in a conflicts fieldset."""
+    return [c for c in form.getlist("conflicts") if isinstance(c, str)][:1000]
+
+
 @router.post("/{hackathon_id}/phase")
 async def move_phase(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
-    target = text(form, "phase", 40)
     if form.get("confirm") != "yes":
-        refusal = Refusal(
-            page.gettext("Tick the box to confirm the move."),
-            {"confirm": page.gettext("Confirm to move the phase.")},
-        )
-        return await render_manage(page, hackathon_id, 422, refusal=refusal, section="phase")
-    answer = await page.call(
-        "POST",
-        f"/hackathons/{hackathon_id}/phase",
-        {"phase": target},
-        idempotency_key=idempotency_key(form),
-    )
-    if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="phase"
-        )
+        refusal = unconfirmed(
+            page, N_("Tick the box to confirm the move."), "confirm",
+            N_("Confirm to move the phase."),
+        )  # fmt: skip
+        return await render_manage(page, hackathon_id, 422, refusal=refusal)
+    path = f"/hackathons/{hackathon_id}/phase"
+    body = {"phase": text(form, "phase", 40)}
+    answer = await page.call("POST", path, body, idempotency_key=idempotency_key(form))
     done = "phase-pending" if answer.pending else "phase"
-    return page.redirect(f"/organize/{hackathon_id}?done={done}")
+    return await _answered(page, hackathon_id, answer, f"/organize/{hackathon_id}?done={done}")
 
 
 @router.post("/{hackathon_id}/judges")
@@ -137,17 +149,11 @@ async def enrol_judge(hackathon_id: str, page: PageDep) -> Response:
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
     email = text(form, "email", 320)
-    conflicts = [c for c in form.getlist("conflicts") if isinstance(c, str)][:1000]
-    answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/judges",
-        {"email": email, "conflicts": conflicts}, idempotency_key=idempotency_key(form),
-    )  # fmt: skip
-    if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer),
-            values={"email": email}, section="judges",
-        )  # fmt: skip
-    return page.redirect(f"/organize/{hackathon_id}?done=judge-enrolled#judges")
+    body = {"email": email, "conflicts": _team_ids(form)}
+    path = f"/hackathons/{hackathon_id}/judges"
+    answer = await page.call("POST", path, body, idempotency_key=idempotency_key(form))
+    done = f"/organize/{hackathon_id}?done=judge-enrolled#judges"
+    return await _answered(page, hackathon_id, answer, done, values={"email": email})
 
 
 @router.post("/{hackathon_id}/judges/{judge_id}/conflicts")
@@ -155,16 +161,11 @@ async def change_conflicts(hackathon_id: str, judge_id: str, page: PageDep) -> R
     form = await page.form()
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
-    conflicts = [c for c in form.getlist("conflicts") if isinstance(c, str)][:1000]
-    answer = await page.call(
-        "PUT", f"/hackathons/{hackathon_id}/judges/{judge_id}/conflicts",
-        {"conflicts": conflicts}, idempotency_key=idempotency_key(form),
-    )  # fmt: skip
-    if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="judges"
-        )
-    return page.redirect(f"/organize/{hackathon_id}?done=conflicts-changed#judges")
+    path = f"/hackathons/{hackathon_id}/judges/{judge_id}/conflicts"
+    body = {"conflicts": _team_ids(form)}
+    answer = await page.call("PUT", path, body, idempotency_key=idempotency_key(form))
+    done = f"/organize/{hackathon_id}?done=conflicts-changed#judges"
+    return await _answered(page, hackathon_id, answer, done)
 
 
 @router.post("/{hackathon_id}/assignments")
@@ -172,13 +173,10 @@ async def assign(hackathon_id: str, page: PageDep) -> Response:
     form = await page.form()
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
-    answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/assignments", {}, idempotency_key=idempotency_key(form)
-    )
+    path = f"/hackathons/{hackathon_id}/assignments"
+    answer = await page.call("POST", path, {}, idempotency_key=idempotency_key(form))
     if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="judging"
-        )
+        return await render_manage(page, hackathon_id, answer.status, refusal=page.refusal(answer))
     return await render_manage(page, hackathon_id, assignment=answer.body)
 
 
@@ -188,19 +186,15 @@ async def publish(hackathon_id: str, page: PageDep) -> Response:
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
     if form.get("confirm") != "yes":
-        refusal = Refusal(
-            page.gettext("Tick the box to confirm publishing."),
-            {"publish-confirm": page.gettext("Confirm to publish.")},
-        )
-        return await render_manage(page, hackathon_id, 422, refusal=refusal, section="results")
-    answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/results", {}, idempotency_key=idempotency_key(form)
-    )
-    if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="results"
-        )
-    return page.redirect(f"/hackathons/{hackathon_id}?done=published#results")
+        refusal = unconfirmed(
+            page, N_("Tick the box to confirm publishing."), "publish-confirm",
+            N_("Confirm to publish."),
+        )  # fmt: skip
+        return await render_manage(page, hackathon_id, 422, refusal=refusal)
+    path = f"/hackathons/{hackathon_id}/results"
+    answer = await page.call("POST", path, {}, idempotency_key=idempotency_key(form))
+    done = f"/hackathons/{hackathon_id}?done=published#results"
+    return await _answered(page, hackathon_id, answer, done)
 
 
 @router.post("/{hackathon_id}/webhooks")
@@ -209,16 +203,11 @@ async def add_webhook(hackathon_id: str, page: PageDep) -> Response:
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
     url = text(form, "url", 2100)
-    answer = await page.call(
-        "POST", f"/hackathons/{hackathon_id}/webhooks",
-        {"url": url, "secret": text(form, "secret", 300)}, idempotency_key=idempotency_key(form),
-    )  # fmt: skip
-    if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer),
-            values={"url": url}, section="webhooks",
-        )  # fmt: skip
-    return page.redirect(f"/organize/{hackathon_id}?done=webhook-added#webhooks")
+    body = {"url": url, "secret": text(form, "secret", 300)}
+    path = f"/hackathons/{hackathon_id}/webhooks"
+    answer = await page.call("POST", path, body, idempotency_key=idempotency_key(form))
+    done = f"/organize/{hackathon_id}?done=webhook-added#webhooks"
+    return await _answered(page, hackathon_id, answer, done, values={"url": url})
 
 
 @router.post("/{hackathon_id}/webhooks/{webhook_id}/remove")
@@ -226,16 +215,10 @@ async def remove_webhook(hackathon_id: str, webhook_id: str, page: PageDep) -> R
     form = await page.form()
     if form is None:
         return await render_manage(page, hackathon_id, 403, refusal=expired(page))
-    answer = await page.call(
-        "DELETE",
-        f"/hackathons/{hackathon_id}/webhooks/{webhook_id}",
-        idempotency_key=idempotency_key(form),
-    )
-    if not answer.ok:
-        return await render_manage(
-            page, hackathon_id, answer.status, refusal=page.refusal(answer), section="webhooks"
-        )
-    return page.redirect(f"/organize/{hackathon_id}?done=webhook-removed#webhooks")
+    path = f"/hackathons/{hackathon_id}/webhooks/{webhook_id}"
+    answer = await page.call("DELETE", path, idempotency_key=idempotency_key(form))
+    done = f"/organize/{hackathon_id}?done=webhook-removed#webhooks"
+    return await _answered(page, hackathon_id, answer, done)
 
 
 @router.get("/{hackathon_id}/webhooks/{webhook_id}")

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from web.form_fields import expired, idempotency_key, text
-from web.page import Page, PageDep, Refusal, safe_target
+from web.form_fields import expired, idempotency_key, text, unconfirmed
+from web.messages import N_
+from web.page import Page, PageDep, safe_target
 from web.pages.public import render_hackathon
 from web.views import hackathon_view
 
@@ -38,10 +39,8 @@ async def register(hackathon_id: str, page: PageDep) -> Response:
         return away
     body = {"sector": text(form, "sector", 40), "consent": form.get("consent") == "yes"}
     if not body["consent"]:
-        refusal = Refusal(
-            page.gettext("Registration needs your consent."),
-            {"consent": page.gettext("Registration needs your consent.")},
-        )
+        needed = N_("Registration needs your consent.")
+        refusal = unconfirmed(page, needed, "consent", needed)
         return await _hackathon_page(page, hackathon_id, 422, refusal=refusal, values=body)
     answer = await page.call(
         "POST",
@@ -157,10 +156,10 @@ async def leave(team_id: str, page: PageDep) -> Response:
     if form is None:
         return await render_team(page, team_id, 403, refusal=expired(page))
     if form.get("confirm") != "leave":
-        refusal = Refusal(
-            page.gettext("Tick the box to confirm that you leave the team."),
-            {"confirm": page.gettext("Confirm to leave.")},
-        )
+        refusal = unconfirmed(
+            page, N_("Tick the box to confirm that you leave the team."), "confirm",
+            N_("Confirm to leave."),
+        )  # fmt: skip
         return await render_team(page, team_id, 422, refusal=refusal)
     answer = await page.call(
         "DELETE", f"/teams/{team_id}/members/me", idempotency_key=idempotency_key(form)
